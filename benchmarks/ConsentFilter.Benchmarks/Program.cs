@@ -1,0 +1,1 @@
+namespace ConsentFilter.Benchmarks; internal static class Program { private static void Main() { } }

@@ -1,0 +1,63 @@
+using System.CommandLine;
+using ConsentFilter.Pipeline;
+using Microsoft.Extensions.Options;
+
+namespace ConsentFilter.Cli;
+
+/// <summary>The command line: parses arguments, calls the library, maps failures to exit codes and one line on stderr.</summary>
+public static class ConsoleApp
+{
+    /// <summary>Runs the tool with <paramref name="args"/>; returns the exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(stdout);
+        ArgumentNullException.ThrowIfNull(stderr);
+        var root = new RootCommand("consentfilter: drop user-content records that may not be used for a purpose, fail-closed, with an audit trail.")
+        {
+            FilterCommand.Create(stdout, stderr),
+            ExplainCommand.Create(stdout),
+        };
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            await stderr.WriteLineAsync($"consentfilter: error: {parse.Errors[0].Message} (see --help)").ConfigureAwait(false);
+            return ExitCodes.UsageError;
+        }
+
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            var (code, message) = Describe(e, cancellationToken);
+            await stderr.WriteLineAsync($"consentfilter: error: {message}").ConfigureAwait(false);
+            return code;
+        }
+    }
+
+    /// <summary>One line for the user and the exit code; never a stack trace.</summary>
+    internal static (int Code, string Message) Describe(Exception e, CancellationToken cancellationToken) => e switch
+    {
+        DataFileException d => (ExitCodes.UsageError, d.Message),
+        OptionsValidationException o => (ExitCodes.UsageError, "invalid options: " + string.Join(" ", o.Failures)),
+        UsageException u => (ExitCodes.UsageError, u.Message),
+        OperationCanceledException when cancellationToken.IsCancellationRequested => (ExitCodes.RuntimeFailure, "cancelled; nothing was committed"),
+        _ => (ExitCodes.RuntimeFailure, $"{OneLine(e.Message)}; nothing was committed"),
+    };
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
+
+    /// <summary>The report's text when it is not written to a file: standard output, or standard error when data goes to standard output.</summary>
+    internal static async Task WriteReportAsync(FilterReport report, TextWriter writer)
+    {
+        using var buffer = new MemoryStream();
+        report.WriteJson(buffer);
+        await writer.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.ToArray())).ConfigureAwait(false);
+    }
+}
+
+/// <summary>A command-line problem found after parsing (e.g. a records file that does not exist).</summary>
+internal sealed class UsageException(string message) : Exception(message);

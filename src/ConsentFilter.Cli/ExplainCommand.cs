@@ -1,0 +1,48 @@
+using System.CommandLine;
+using ConsentFilter.Consent;
+using ConsentFilter.Decisions;
+using ConsentFilter.Jurisdictions;
+
+namespace ConsentFilter.Cli;
+
+/// <summary><c>consentfilter explain</c>: the decision for one user and every step that led to it.</summary>
+internal static class ExplainCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var consent = CommonOptions.Consent();
+        var jurisdictions = CommonOptions.Jurisdictions();
+        var purpose = CommonOptions.Purpose();
+        var unknownUsers = CommonOptions.UnknownUsers();
+        var user = new Option<string>("--user") { Description = "The user id, exactly as in the consent file.", Required = true, HelpName = "ID" };
+        var region = new Option<string?>("--region") { Description = "A record region (ISO 3166-1 or 3166-2), if the record has one.", HelpName = "R" };
+
+        var command = new Command("explain", "Explain the decision for one user, step by step.\n\nExample:\n  consentfilter explain --consent samples/consent.csv --jurisdictions samples/jurisdictions.csv --user u0042 --region US-CA")
+        {
+            consent, jurisdictions, purpose, unknownUsers, user, region,
+        };
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var purposeName = parse.GetValue(purpose)!;
+            var table = parse.GetValue(jurisdictions) is { } path ? JurisdictionTable.LoadFile(path) : JurisdictionTable.BuiltIn;
+            var snapshot = ConsentSnapshot.LoadCsv(parse.GetValue(consent)!, [purposeName]);
+            var policy = new ConsentPolicy(snapshot, table, purposeName, CommonOptions.ParseUnknownUsers(parse.GetValue(unknownUsers)!));
+            var explanation = policy.Explain(parse.GetValue(user)!, parse.GetValue(region));
+
+            await stdout.WriteLineAsync($"purpose: {explanation.Purpose}").ConfigureAwait(false);
+            await stdout.WriteLineAsync($"jurisdictions: {(table.IsBuiltIn ? "built-in" : table.Source)}").ConfigureAwait(false);
+            foreach (var step in explanation.Steps)
+            {
+                await stdout.WriteLineAsync(step).ConfigureAwait(false);
+            }
+
+            var verdict = explanation.Verdict;
+            await stdout.WriteLineAsync(verdict.IsAllowed
+                ? $"decision: allowed (regime {verdict.Region.Regime.ToName()}, table code '{verdict.Region.Code}')"
+                : $"decision: dropped: {verdict.Reason.ToName()} (regime {verdict.Region.Regime.ToName()}, table code '{verdict.Region.Code}')").ConfigureAwait(false);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,154 @@
+using System.CommandLine;
+using System.Globalization;
+using ConsentFilter.Pipeline;
+
+namespace ConsentFilter.Cli;
+
+/// <summary><c>consentfilter filter</c>: the main job, a thin shell over <see cref="RecordFilter"/>.</summary>
+internal static class FilterCommand
+{
+    private const string HashKeyEnvironmentVariable = "CONSENTFILTER_HASH_KEY";
+
+    public static Command Create(TextWriter stdout, TextWriter stderr)
+    {
+        var records = new Option<string[]>("--records")
+        {
+            Description = "JSON Lines record files (several allowed; - is standard input).",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "PATH",
+        };
+        var consent = CommonOptions.Consent();
+        var jurisdictions = CommonOptions.Jurisdictions();
+        var purpose = CommonOptions.Purpose();
+        var unknownUsers = CommonOptions.UnknownUsers();
+        var output = new Option<string>("--out") { Description = "Kept records (- is standard output). Committed atomically.", Required = true, HelpName = "PATH" };
+        var rejected = new Option<string?>("--rejected") { Description = "Rejection log (JSONL, hashed user ids, no content).", HelpName = "PATH" };
+        var quarantine = new Option<string?>("--quarantine") { Description = "Quarantine for malformed lines (JSONL with the raw line).", HelpName = "PATH" };
+        var report = new Option<string?>("--report") { Description = "Report JSON file. Omitted: printed to standard output (standard error when --out is -).", HelpName = "PATH" };
+        var userField = new Option<string>("--user-field") { Description = "Field of the author's user id (dotted path).", DefaultValueFactory = _ => ConsentFilterDefaults.UserField, HelpName = "F" };
+        var regionField = new Option<string>("--region-field") { Description = "Field of the record's region (dotted path).", DefaultValueFactory = _ => ConsentFilterDefaults.RegionField, HelpName = "F" };
+        var subjectFields = new Option<string[]>("--subject-field") { Description = "Co-subject field (repeatable); every co-subject must be allowed too.", HelpName = "F" };
+        var idField = new Option<string>("--id-field") { Description = "Record id field echoed in the rejection log.", DefaultValueFactory = _ => ConsentFilterDefaults.IdField, HelpName = "F" };
+        var maxLineLength = new Option<int>("--max-line-length") { Description = "Longest line in bytes; longer lines are quarantined.", DefaultValueFactory = _ => ConsentFilterDefaults.MaxLineLength, HelpName = "BYTES" };
+        var maxSnapshotAge = new Option<string?>("--max-snapshot-age") { Description = "Refuse a snapshot older than this (e.g. 36h, 7d, or d.hh:mm:ss).", HelpName = "AGE" };
+        var threads = new Option<int>("--threads") { Description = "Worker threads deciding records (output order is kept).", DefaultValueFactory = _ => Environment.ProcessorCount, HelpName = "N" };
+        var hashKeyFile = new Option<string?>("--hash-key-file") { Description = $"File holding the HMAC key for user ids in the rejection log (or set {HashKeyEnvironmentVariable}). Without a key: plain SHA-256.", HelpName = "PATH" };
+
+        var command = new Command("filter", "Filter records against consent and write the kept ones byte for byte.\n\nExample:\n  consentfilter filter --records samples/records.jsonl --consent samples/consent.csv --jurisdictions samples/jurisdictions.csv --subject-field recipients --out out/kept.jsonl --rejected out/rejected.jsonl --quarantine out/quarantine.jsonl")
+        {
+            records, consent, jurisdictions, purpose, output, rejected, quarantine, report,
+            userField, regionField, subjectFields, idField, unknownUsers, maxLineLength, maxSnapshotAge, threads, hashKeyFile,
+        };
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new ConsentFilterOptions
+            {
+                Purpose = parse.GetValue(purpose)!,
+                UserField = parse.GetValue(userField)!,
+                RegionField = parse.GetValue(regionField)!,
+                IdField = parse.GetValue(idField)!,
+                UnknownUsers = CommonOptions.ParseUnknownUsers(parse.GetValue(unknownUsers)!),
+                MaxLineLength = parse.GetValue(maxLineLength),
+                MaxDegreeOfParallelism = parse.GetValue(threads),
+                MaxSnapshotAge = ParseAge(parse.GetValue(maxSnapshotAge)),
+                UserIdHashKey = ReadHashKey(parse.GetValue(hashKeyFile)),
+            };
+            foreach (var field in parse.GetValue(subjectFields) ?? [])
+            {
+                options.SubjectFields.Add(field);
+            }
+
+            var inputs = parse.GetValue(records)!;
+            var outputs = new FilterFileOutputs(parse.GetValue(output)!, parse.GetValue(rejected), parse.GetValue(quarantine), parse.GetValue(report));
+            CheckPaths(inputs, outputs);
+
+            var filter = RecordFilter.Load(parse.GetValue(consent)!, parse.GetValue(jurisdictions), options);
+            var result = await filter.RunToFilesAsync(inputs, outputs, cancellationToken).ConfigureAwait(false);
+            if (outputs.Report is null)
+            {
+                await ConsoleApp.WriteReportAsync(result, outputs.Output == "-" ? stderr : stdout).ConfigureAwait(false);
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static void CheckPaths(string[] inputs, FilterFileOutputs outputs)
+    {
+        foreach (var input in inputs)
+        {
+            if (input != "-" && !File.Exists(input))
+            {
+                throw new UsageException($"{input}: records file not found");
+            }
+        }
+
+        if (inputs.Count(i => i == "-") > 1)
+        {
+            throw new UsageException("standard input (-) can be read only once");
+        }
+
+        var written = new[] { outputs.Output, outputs.Rejections, outputs.Quarantine, outputs.Report }
+            .Where(p => p is not null && p != "-")
+            .Select(p => Path.GetFullPath(p!))
+            .ToList();
+        if (written.Distinct(StringComparer.Ordinal).Count() != written.Count)
+        {
+            throw new UsageException("--out, --rejected, --quarantine and --report must be different files");
+        }
+
+        if (inputs.Where(i => i != "-").Select(Path.GetFullPath).Intersect(written, StringComparer.Ordinal).FirstOrDefault() is { } clash)
+        {
+            throw new UsageException($"{clash}: an output cannot overwrite an input");
+        }
+    }
+
+    private static TimeSpan? ParseAge(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        var t = text.Trim();
+        if (t.Length > 1 && double.TryParse(t[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n > 0)
+        {
+            switch (char.ToLowerInvariant(t[^1]))
+            {
+                case 'd': return TimeSpan.FromDays(n);
+                case 'h': return TimeSpan.FromHours(n);
+                case 'm': return TimeSpan.FromMinutes(n);
+                case 's': return TimeSpan.FromSeconds(n);
+            }
+        }
+
+        if (TimeSpan.TryParse(t, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero)
+        {
+            return span;
+        }
+
+        throw new UsageException($"--max-snapshot-age: '{text}' is not a duration (e.g. 36h, 7d, 1.12:00:00)");
+    }
+
+    private static string? ReadHashKey(string? file)
+    {
+        if (file is not null)
+        {
+            try
+            {
+                var key = File.ReadAllText(file).Trim();
+                return key.Length == 0 ? throw new UsageException($"{file}: the hash key file is empty") : key;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new UsageException($"{file}: cannot read the hash key file: {e.Message}");
+            }
+        }
+
+        var fromEnvironment = Environment.GetEnvironmentVariable(HashKeyEnvironmentVariable);
+        return string.IsNullOrEmpty(fromEnvironment) ? null : fromEnvironment;
+    }
+}

@@ -1,0 +1,321 @@
+using System.Security.Cryptography;
+using System.Text;
+using ConsentFilter.Internal;
+using ConsentFilter.Jurisdictions;
+
+namespace ConsentFilter.Consent;
+
+/// <summary>Reads a consent CSV (SPEC 2.2) and merges each user's rows.</summary>
+internal static class ConsentCsvLoader
+{
+    internal static ConsentSnapshot LoadFile(string path, IReadOnlyList<string> purposes, DateTimeOffset? asOf)
+    {
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            return Load(file, path, purposes, asOf);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataFileException(path, 0, 0, $"cannot read consent file: {e.Message}", e);
+        }
+    }
+
+    internal static ConsentSnapshot Load(Stream csv, string displayName, IReadOnlyList<string> purposes, DateTimeOffset? asOf)
+    {
+        if (purposes.Count is 0 or > PurposeStates.MaxPurposes)
+        {
+            throw new ArgumentException($"between 1 and {PurposeStates.MaxPurposes} purposes are required", nameof(purposes));
+        }
+
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var hashing = new HashingReadStream(csv, hash);
+        var accumulators = new Dictionary<byte[], UserAccumulator>(ByteArrayComparer.Instance);
+        Columns? columns = null;
+        long rows = 0;
+        DateTimeOffset? newest = null;
+        var utf8 = new UTF8Encoding(false, true);
+
+        foreach (var row in CsvRows.Read(hashing, displayName))
+        {
+            if (columns is null)
+            {
+                columns = Columns.FromHeader(row, displayName, purposes);
+                continue;
+            }
+
+            if (row.Fields.Length != columns.Count)
+            {
+                throw new DataFileException(displayName, row.LineNumber, 0,
+                    $"expected {columns.Count} fields as in the header but found {row.Fields.Length}");
+            }
+
+            rows++;
+            var parsed = columns.Parse(row, displayName, purposes.Count);
+            if (parsed.UpdatedAt is { } ts && (newest is null || ts > newest))
+            {
+                newest = ts;
+            }
+
+            var key = utf8.GetBytes(row.Fields[columns.UserId]);
+            if (!accumulators.TryGetValue(key, out var accumulator))
+            {
+                accumulator = new UserAccumulator();
+                accumulators.Add(key, accumulator);
+            }
+
+            accumulator.Add(parsed.Values, parsed.UpdatedAt);
+        }
+
+        if (columns is null)
+        {
+            throw new DataFileException(displayName, 1, 0, "missing header row (user_id and purpose columns are required)");
+        }
+
+        var users = new Dictionary<byte[], UserConsent>(accumulators.Count, ByteArrayComparer.Instance);
+        long conflicts = 0;
+        foreach (var (id, accumulator) in accumulators)
+        {
+            users.Add(id, accumulator.Resolve(purposes.Count, out var conflicted));
+            if (conflicted)
+            {
+                conflicts++;
+            }
+        }
+
+        var info = new SnapshotInfo(displayName, Convert.ToHexStringLower(hash.GetHashAndReset()), users.Count, rows, conflicts, asOf ?? newest);
+        return new ConsentSnapshot(users, [.. purposes], info);
+    }
+
+    /// <summary>The relevant values of one row.</summary>
+    private readonly record struct RowValues(PurposeStates States, bool Gpc, bool Minor, string? Region);
+
+    private readonly record struct ParsedRow(RowValues Values, DateTimeOffset? UpdatedAt);
+
+    /// <summary>Where each known column sits in the header.</summary>
+    private sealed class Columns
+    {
+        private Columns(int count) => Count = count;
+
+        public int Count { get; }
+
+        public int UserId { get; private init; } = -1;
+
+        public int Region { get; private init; } = -1;
+
+        public int Gpc { get; private init; } = -1;
+
+        public int Minor { get; private init; } = -1;
+
+        public int UpdatedAt { get; private init; } = -1;
+
+        public int[] Purposes { get; private init; } = [];
+
+        public static Columns FromHeader(CsvRows.Row header, string file, IReadOnlyList<string> purposes)
+        {
+            var byName = new Dictionary<string, int>(StringComparer.Ordinal);
+            for (var i = 0; i < header.Fields.Length; i++)
+            {
+                var name = header.Fields[i].Trim().ToLowerInvariant();
+                if (!byName.TryAdd(name, i))
+                {
+                    throw new DataFileException(file, header.LineNumber, i + 1, $"duplicate column '{name}'");
+                }
+            }
+
+            int Find(string name) => byName.TryGetValue(name, out var index) ? index : -1;
+
+            var userId = Find("user_id");
+            if (userId < 0)
+            {
+                throw new DataFileException(file, header.LineNumber, 0, "missing required column 'user_id'");
+            }
+
+            var purposeColumns = new int[purposes.Count];
+            for (var p = 0; p < purposes.Count; p++)
+            {
+                purposeColumns[p] = Find(purposes[p].Trim().ToLowerInvariant());
+                if (purposeColumns[p] < 0)
+                {
+                    throw new DataFileException(file, header.LineNumber, 0, $"missing purpose column '{purposes[p]}'");
+                }
+            }
+
+            return new Columns(header.Fields.Length)
+            {
+                UserId = userId,
+                Region = Find("region"),
+                Gpc = Find("gpc"),
+                Minor = Find("minor"),
+                UpdatedAt = Find("updated_at"),
+                Purposes = purposeColumns,
+            };
+        }
+
+        public ParsedRow Parse(CsvRows.Row row, string file, int purposeCount)
+        {
+            var f = row.Fields;
+            if (f[UserId].Length == 0)
+            {
+                throw new DataFileException(file, row.LineNumber, UserId + 1, "empty user_id");
+            }
+
+            var states = PurposeStates.AllUnset;
+            for (var p = 0; p < purposeCount; p++)
+            {
+                var column = Purposes[p];
+                if (!ConsentValues.TryParseState(f[column], out var state))
+                {
+                    throw new DataFileException(file, row.LineNumber, column + 1,
+                        $"invalid consent value '{f[column]}' (expected granted/denied/unset or a synonym)");
+                }
+
+                states = states.With(p, state);
+            }
+
+            var gpc = ParseBoolean(Gpc, "gpc");
+            var minor = ParseBoolean(Minor, "minor");
+
+            DateTimeOffset? updatedAt = null;
+            if (UpdatedAt >= 0 && !string.IsNullOrWhiteSpace(f[UpdatedAt]))
+            {
+                if (!IsoTimestamp.TryParse(f[UpdatedAt], out var ts))
+                {
+                    throw new DataFileException(file, row.LineNumber, UpdatedAt + 1,
+                        $"invalid updated_at '{f[UpdatedAt]}' (expected an ISO 8601 timestamp)");
+                }
+
+                updatedAt = ts;
+            }
+
+            string? region = null;
+            if (Region >= 0)
+            {
+                var normalized = RegionCode.Normalize(f[Region]);
+                region = normalized.Length == 0 ? null : normalized;
+            }
+
+            return new ParsedRow(new RowValues(states, gpc, minor, region), updatedAt);
+
+            bool ParseBoolean(int column, string name)
+            {
+                if (column < 0)
+                {
+                    return false;
+                }
+
+                if (!ConsentValues.TryParseBoolean(f[column], out var value))
+                {
+                    throw new DataFileException(file, row.LineNumber, column + 1,
+                        $"invalid {name} value '{f[column]}' (expected true/false/1/0/yes/no or empty)");
+                }
+
+                return value;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Keeps the rows that count for one user: those with the latest <c>updated_at</c> plus every undated row
+    /// (an undated row cannot be proven outdated).
+    /// </summary>
+    private sealed class UserAccumulator
+    {
+        private DateTimeOffset? _latest;
+        private RowGroup _dated;
+        private RowGroup _undated;
+
+        public void Add(RowValues values, DateTimeOffset? updatedAt)
+        {
+            if (updatedAt is not { } ts)
+            {
+                _undated.Add(values);
+                return;
+            }
+
+            if (_latest is null || ts > _latest)
+            {
+                _latest = ts;
+                _dated = default;
+            }
+
+            if (ts == _latest)
+            {
+                _dated.Add(values);
+            }
+        }
+
+        public UserConsent Resolve(int purposeCount, out bool conflicted)
+        {
+            conflicted = _dated.Differ || _undated.Differ
+                || (_dated.Count > 0 && _undated.Count > 0 && _dated.First != _undated.First);
+
+            RowGroup all = default;
+            all.Merge(_dated, purposeCount);
+            all.Merge(_undated, purposeCount);
+            return new UserConsent(all.States, all.Gpc, all.Minor, all.Regions?.ToArray() ?? []);
+        }
+    }
+
+    /// <summary>Rows merged most restrictively, remembering whether any differed from the first.</summary>
+    private struct RowGroup
+    {
+        public int Count;
+        public RowValues First;
+        public bool Differ;
+        public PurposeStates States;
+        public bool Gpc;
+        public bool Minor;
+        public List<string>? Regions;
+
+        public void Add(RowValues values)
+        {
+            if (Count == 0)
+            {
+                First = values;
+                States = values.States;
+            }
+            else
+            {
+                Differ |= values != First;
+                States = States.MergeStrictest(values.States, PurposeStates.MaxPurposes);
+            }
+
+            Count++;
+            Gpc |= values.Gpc;
+            Minor |= values.Minor;
+            AddRegion(values.Region);
+        }
+
+        public void Merge(RowGroup other, int purposeCount)
+        {
+            if (other.Count == 0)
+            {
+                return;
+            }
+
+            States = Count == 0 ? other.States : States.MergeStrictest(other.States, purposeCount);
+            Count += other.Count;
+            Gpc |= other.Gpc;
+            Minor |= other.Minor;
+            foreach (var region in other.Regions ?? [])
+            {
+                AddRegion(region);
+            }
+        }
+
+        private void AddRegion(string? region)
+        {
+            if (region is null)
+            {
+                return;
+            }
+
+            Regions ??= [];
+            if (!Regions.Contains(region))
+            {
+                Regions.Add(region);
+            }
+        }
+    }
+}

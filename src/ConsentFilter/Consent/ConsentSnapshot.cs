@@ -1,0 +1,35 @@
+namespace ConsentFilter.Consent;
+
+/// <summary>An in-memory consent snapshot keyed by the exact UTF-8 bytes of each user id.</summary>
+public sealed class ConsentSnapshot : IConsentSnapshot
+{
+    private readonly Dictionary<byte[], UserConsent>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
+
+    internal ConsentSnapshot(Dictionary<byte[], UserConsent> users, IReadOnlyList<string> purposes, SnapshotInfo info)
+    {
+        _lookup = users.GetAlternateLookup<ReadOnlySpan<byte>>();
+        Purposes = purposes;
+        Info = info;
+        Users = users;
+    }
+
+    /// <inheritdoc />
+    public SnapshotInfo Info { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Purposes { get; }
+
+    internal IReadOnlyDictionary<byte[], UserConsent> Users { get; }
+
+    /// <inheritdoc />
+    public bool TryGetUser(ReadOnlySpan<byte> userId, out UserConsent consent) => _lookup.TryGetValue(userId, out consent);
+
+    /// <summary>Loads a consent CSV for the given purposes (SPEC 2.2).</summary>
+    /// <exception cref="DataFileException">The file is unreadable or invalid; the message names file, line and column.</exception>
+    public static ConsentSnapshot LoadCsv(string path, IReadOnlyList<string> purposes, DateTimeOffset? asOf = null) =>
+        ConsentCsvLoader.LoadFile(path, purposes, asOf);
+
+    /// <summary>Loads a consent CSV from a stream (SPEC 2.2).</summary>
+    public static ConsentSnapshot LoadCsv(Stream csv, string displayName, IReadOnlyList<string> purposes, DateTimeOffset? asOf = null) =>
+        ConsentCsvLoader.Load(csv, displayName, purposes, asOf);
+}

@@ -1,0 +1,191 @@
+using System.Text;
+using ConsentFilter.Consent;
+using ConsentFilter.Jurisdictions;
+
+namespace ConsentFilter.Decisions;
+
+/// <summary>The decision of SPEC 3 for one purpose: the only place the rules live; every path calls it.</summary>
+/// <remarks>Immutable and thread-safe; deciding a subject allocates nothing.</remarks>
+public sealed class ConsentPolicy
+{
+    private readonly IConsentSnapshot _snapshot;
+    private readonly int _purposeIndex;
+
+    /// <summary>Creates the policy.</summary>
+    /// <exception cref="ArgumentException">The snapshot does not hold <paramref name="purpose"/>.</exception>
+    public ConsentPolicy(IConsentSnapshot snapshot, JurisdictionTable jurisdictions, string purpose, UnknownUserPolicy unknownUsers = UnknownUserPolicy.Drop)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(jurisdictions);
+        ArgumentException.ThrowIfNullOrWhiteSpace(purpose);
+        _snapshot = snapshot;
+        Jurisdictions = jurisdictions;
+        Purpose = purpose;
+        UnknownUsers = unknownUsers;
+        _purposeIndex = -1;
+        for (var i = 0; i < snapshot.Purposes.Count; i++)
+        {
+            if (string.Equals(snapshot.Purposes[i], purpose, StringComparison.OrdinalIgnoreCase))
+            {
+                _purposeIndex = i;
+            }
+        }
+
+        if (_purposeIndex < 0)
+        {
+            throw new ArgumentException(
+                $"the consent snapshot {snapshot.Info.Source} does not hold purpose '{purpose}' (it holds: {string.Join(", ", snapshot.Purposes)})",
+                nameof(purpose));
+        }
+    }
+
+    /// <summary>The purpose decided.</summary>
+    public string Purpose { get; }
+
+    /// <summary>The jurisdiction table used.</summary>
+    public JurisdictionTable Jurisdictions { get; }
+
+    /// <summary>What happens to users the snapshot does not hold.</summary>
+    public UnknownUserPolicy UnknownUsers { get; }
+
+    /// <summary>The snapshot used.</summary>
+    public IConsentSnapshot Snapshot => _snapshot;
+
+    /// <summary>Resolves a record's region (already trimmed and upper-cased) against the table.</summary>
+    public RegionMatch ResolveRegion(ReadOnlySpan<char> normalizedRegion)
+    {
+        var regime = Jurisdictions.Resolve(normalizedRegion, out var code);
+        return new RegionMatch(regime, code);
+    }
+
+    /// <summary>Decides one subject.</summary>
+    /// <param name="userId">The exact UTF-8 bytes of the user id.</param>
+    /// <param name="recordRegion">The record's region resolved with <see cref="ResolveRegion"/>, or null when the record has none.</param>
+    public SubjectVerdict Decide(ReadOnlySpan<byte> userId, RegionMatch? recordRegion) => Decide(userId, recordRegion, null);
+
+    /// <summary>Decides one user and records every step that led to the result.</summary>
+    /// <param name="userId">The user id as text.</param>
+    /// <param name="recordRegion">A record region (any case, untrimmed), or null.</param>
+    public Explanation Explain(string userId, string? recordRegion)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        var steps = new List<string>();
+        RegionMatch? region = null;
+        if (recordRegion is not null)
+        {
+            var normalized = RegionCode.Normalize(recordRegion);
+            region = ResolveRegion(normalized);
+            steps.Add($"record region '{normalized}' → table code '{region.Value.Code}' ({region.Value.Regime.ToName()})");
+        }
+        else
+        {
+            steps.Add("record region: none");
+        }
+
+        var verdict = Decide(Encoding.UTF8.GetBytes(userId), region, steps);
+        return new Explanation(userId, Purpose, verdict, steps);
+    }
+
+    private SubjectVerdict Decide(ReadOnlySpan<byte> userId, RegionMatch? recordRegion, List<string>? trace)
+    {
+        // Step 1: the user must be known (or, by option, is judged as unset with no home region).
+        if (!_snapshot.TryGetUser(userId, out var consent))
+        {
+            if (UnknownUsers == UnknownUserPolicy.Drop)
+            {
+                trace?.Add("1. user not in the snapshot → dropped: unknown_user");
+                return new SubjectVerdict(DropReason.UnknownUser, ApplicableRegime([], recordRegion, null));
+            }
+
+            trace?.Add("1. user not in the snapshot; policy treat-as-unset: consent unset, no home region");
+            consent = UserConsent.UnknownAsUnset;
+        }
+        else
+        {
+            trace?.Add($"1. user found: consent {consent.States[_purposeIndex].ToName()} for '{Purpose}', gpc {Bool(consent.Gpc)}, minor {Bool(consent.Minor)}, home regions [{string.Join(", ", consent.HomeRegions)}]");
+        }
+
+        // Step 3 is computed first so every verdict names its deciding region; the order of drops is unchanged.
+        var region = ApplicableRegime(consent.HomeRegions, recordRegion, trace);
+
+        // Step 2.
+        if (consent.Minor)
+        {
+            trace?.Add("2. minor → dropped: minor");
+            return new SubjectVerdict(DropReason.Minor, region);
+        }
+
+        trace?.Add("2. not a minor");
+
+        // Step 4.
+        if (region.Regime == Regime.Excluded)
+        {
+            trace?.Add("4. regime excluded → dropped: region_excluded");
+            return new SubjectVerdict(DropReason.RegionExcluded, region);
+        }
+
+        var state = consent.States[_purposeIndex];
+
+        // Step 5: a denial counts in every regime.
+        if (state == ConsentState.Denied)
+        {
+            trace?.Add("5. consent denied → dropped: opted_out");
+            return new SubjectVerdict(DropReason.OptedOut, region);
+        }
+
+        // Step 6.
+        if (region.Regime == Regime.OptIn && state != ConsentState.Granted)
+        {
+            trace?.Add($"6. opt-in regime and consent {state.ToName()} → dropped: no_opt_in");
+            return new SubjectVerdict(DropReason.NoOptIn, region);
+        }
+
+        // Step 7: an explicit grant beats the GPC signal.
+        if (region.Regime == Regime.OptOut && state == ConsentState.Unset && consent.Gpc)
+        {
+            trace?.Add("7. opt-out regime, consent unset and GPC signal → dropped: gpc_opt_out");
+            return new SubjectVerdict(DropReason.GpcOptOut, region);
+        }
+
+        trace?.Add($"8. {region.Regime.ToName()} regime with consent {state.ToName()}{(consent.Gpc ? " (GPC ignored: explicit grant)" : string.Empty)} → allowed");
+        return new SubjectVerdict(DropReason.None, region);
+    }
+
+    /// <summary>Step 3: the most restrictive regime of the home regions and the record's region; none → <c>*</c>.</summary>
+    private RegionMatch ApplicableRegime(string[] homeRegions, RegionMatch? recordRegion, List<string>? trace)
+    {
+        RegionMatch? strictest = null;
+        foreach (var home in homeRegions)
+        {
+            var regime = Jurisdictions.Resolve(home, out var code);
+            trace?.Add($"3. home region '{home}' → table code '{code}' ({regime.ToName()})");
+            if (strictest is null || regime > strictest.Value.Regime)
+            {
+                strictest = new RegionMatch(regime, code);
+            }
+        }
+
+        if (recordRegion is { } record && (strictest is null || record.Regime > strictest.Value.Regime))
+        {
+            strictest = record;
+        }
+
+        var result = strictest ?? new RegionMatch(Jurisdictions.DefaultRegime, RegionCode.Default);
+        if (trace is not null)
+        {
+            var source = strictest is null ? "no region applies → '*'" : "most restrictive of the regions that apply";
+            trace.Add($"3. {source}: regime {result.Regime.ToName()} (table code '{result.Code}')");
+        }
+
+        return result;
+    }
+
+    private static string Bool(bool value) => value ? "true" : "false";
+}
+
+/// <summary>A decision with every step that led to it, for <c>consentfilter explain</c>.</summary>
+/// <param name="UserId">The user id asked about.</param>
+/// <param name="Purpose">The purpose decided.</param>
+/// <param name="Verdict">The decision.</param>
+/// <param name="Steps">Human-readable steps in order.</param>
+public sealed record Explanation(string UserId, string Purpose, SubjectVerdict Verdict, IReadOnlyList<string> Steps);

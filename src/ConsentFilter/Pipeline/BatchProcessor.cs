@@ -1,0 +1,186 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using ConsentFilter.Decisions;
+using ConsentFilter.Records;
+
+namespace ConsentFilter.Pipeline;
+
+/// <summary>A worker's view of a batch: validates and decides each line, and formats its audit lines.</summary>
+/// <remarks>One per worker; it reuses parse state, scratch buffers and JSON writers across lines, so it is not thread-safe.</remarks>
+internal sealed class BatchProcessor
+{
+    /// <summary>Past this size a quarantined line's raw bytes are not copied into the quarantine file.</summary>
+    internal const int MaxQuarantinedRawBytes = 64 * 1024 * 1024;
+
+    private static readonly JsonWriterOptions s_jsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private readonly LineFields _fields;
+    private readonly RecordDecider _decider;
+    private readonly AuditSettings _audit;
+    private readonly IReadOnlyList<string> _inputNames;
+    private readonly byte[] _hash = new byte[32];
+    private Utf8JsonWriter? _json;
+
+    internal BatchProcessor(ConsentPolicy policy, FieldPaths paths, AuditSettings audit, IReadOnlyList<string> inputNames)
+    {
+        _fields = new LineFields(paths);
+        _decider = new RecordDecider(policy);
+        _audit = audit;
+        _inputNames = inputNames;
+    }
+
+    internal void Process(LineBatch batch)
+    {
+        batch.PrepareOutcomes();
+        if (_audit.WriteRejections)
+        {
+            batch.Rejections = new ArrayBufferWriter<byte>(4096);
+        }
+
+        if (_audit.WriteQuarantine)
+        {
+            batch.Quarantine = new ArrayBufferWriter<byte>(1024);
+        }
+
+        var counts = batch.Counts;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            ref readonly var entry = ref batch.Lines[i];
+            batch.Outcomes[i] = Decide(batch, entry, counts);
+        }
+    }
+
+    private LineOutcome Decide(LineBatch batch, in LineEntry entry, RunCounts counts)
+    {
+        if ((entry.Flags & LineFlags.TooLong) != 0)
+        {
+            return Quarantine(batch, entry, MalformedKind.LineTooLong, counts);
+        }
+
+        var line = batch.Content(entry);
+        if (line.IndexOfAnyExcept(" \t\r\n"u8) < 0)
+        {
+            counts.AddBlank();
+            return new LineOutcome(LineOutcomeKind.Blank, DropReason.None, MalformedKind.None);
+        }
+
+        var malformed = JsonLineParser.Parse(line, _fields);
+        if (malformed != MalformedKind.None)
+        {
+            return Quarantine(batch, entry, malformed, counts);
+        }
+
+        var verdict = _decider.Decide(line, _fields);
+        if (verdict.IsKept)
+        {
+            counts.AddKept(verdict.Region.Code);
+            return new LineOutcome(LineOutcomeKind.Kept, DropReason.None, MalformedKind.None);
+        }
+
+        counts.AddDropped(verdict.Reason, verdict.Region.Code);
+        if (batch.Rejections is { } rejections)
+        {
+            WriteRejection(rejections, batch, entry, line, verdict);
+        }
+
+        return new LineOutcome(LineOutcomeKind.Dropped, verdict.Reason, MalformedKind.None);
+    }
+
+    private LineOutcome Quarantine(LineBatch batch, in LineEntry entry, MalformedKind kind, RunCounts counts)
+    {
+        counts.AddQuarantined(kind);
+        if (batch.Quarantine is { } quarantine)
+        {
+            var json = Writer(quarantine);
+            json.WriteStartObject();
+            json.WriteString("file"u8, _inputNames[batch.InputIndex]);
+            json.WriteNumber("line"u8, entry.LineNumber);
+            json.WriteString("error"u8, kind.ToName());
+            var raw = batch.Content(entry);
+            if (kind == MalformedKind.LineTooLong || raw.Length > MaxQuarantinedRawBytes)
+            {
+                json.WriteBoolean("raw_omitted"u8, true);
+            }
+            else if (kind == MalformedKind.InvalidUtf8)
+            {
+                json.WriteBase64String("raw_base64"u8, raw);
+            }
+            else
+            {
+                json.WriteString("raw"u8, raw);
+            }
+
+            json.WriteEndObject();
+            EndLine(json, quarantine);
+        }
+
+        return new LineOutcome(LineOutcomeKind.Quarantined, DropReason.None, kind);
+    }
+
+    private void WriteRejection(ArrayBufferWriter<byte> output, LineBatch batch, in LineEntry entry, ReadOnlySpan<byte> line, RecordVerdict verdict)
+    {
+        var json = Writer(output);
+        json.WriteStartObject();
+        json.WriteString("file"u8, _inputNames[batch.InputIndex]);
+        json.WriteNumber("line"u8, entry.LineNumber);
+        var id = _fields.RecordId;
+        if (!id.IsAbsent)
+        {
+            json.WritePropertyName("id"u8);
+
+            // The id token exactly as in the record (a validated JSON string or number).
+            var start = id.Type == JsonTokenType.String ? id.Start - 1 : id.Start;
+            var length = id.Type == JsonTokenType.String ? id.Length + 2 : id.Length;
+            json.WriteRawValue(line.Slice(start, length), skipInputValidation: true);
+        }
+
+        json.WriteString("reason"u8, verdict.Reason.ToName());
+        json.WriteString("subject"u8, verdict.Subject == 0 ? "author"u8 : "co_subject"u8);
+        json.WriteNumber("subject_index"u8, verdict.Subject);
+        var subject = verdict.Subject == 0 ? _fields.UserId : _fields.Subjects[verdict.Subject - 1];
+        HashUserId(_decider.IdBytes(line, subject));
+        json.WriteString(_audit.HashKey is null ? "user_sha256"u8 : "user_hmac_sha256"u8, Convert.ToHexStringLower(_hash));
+        json.WriteEndObject();
+        EndLine(json, output);
+    }
+
+    private void HashUserId(ReadOnlySpan<byte> userId)
+    {
+        if (_audit.HashKey is { } key)
+        {
+            HMACSHA256.HashData(key, userId, _hash);
+        }
+        else
+        {
+            SHA256.HashData(userId, _hash);
+        }
+    }
+
+    private Utf8JsonWriter Writer(IBufferWriter<byte> output)
+    {
+        if (_json is null)
+        {
+            _json = new Utf8JsonWriter(output, s_jsonOptions);
+        }
+        else
+        {
+            _json.Reset(output);
+        }
+
+        return _json;
+    }
+
+    private static void EndLine(Utf8JsonWriter json, IBufferWriter<byte> output)
+    {
+        json.Flush();
+        output.Write("\n"u8);
+    }
+}
+
+/// <summary>Which audit outputs a run writes and how user ids in them are hashed.</summary>
+/// <param name="WriteRejections">Whether dropped records are logged.</param>
+/// <param name="WriteQuarantine">Whether malformed lines are written to quarantine.</param>
+/// <param name="HashKey">HMAC key for user ids, or null for plain SHA-256.</param>
+internal sealed record AuditSettings(bool WriteRejections, bool WriteQuarantine, byte[]? HashKey);

@@ -1,0 +1,225 @@
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
+using ConsentFilter.Decisions;
+using ConsentFilter.Records;
+
+namespace ConsentFilter.Pipeline;
+
+/// <summary>
+/// Reader → workers → ordered writer over bounded channels. The reader hands each batch both to the workers and, in
+/// input order, to the writer, which waits for each batch's decisions before writing it. Bounded channels give
+/// backpressure, so memory stays at about (2 × capacity + workers) batches whatever the corpus size.
+/// </summary>
+/// <remarks>
+/// Fail-closed: the writer writes a batch only after a worker decided all of it, and only kept lines; any stage's
+/// failure cancels the others and reaches the caller as the original exception. Committing outputs is the caller's.
+/// </remarks>
+internal sealed class FilterPipeline
+{
+    private readonly ConsentPolicy _policy;
+    private readonly ConsentFilterOptions _options;
+    private readonly FieldPaths _paths;
+
+    internal FilterPipeline(ConsentPolicy policy, ConsentFilterOptions options)
+    {
+        _policy = policy;
+        _options = options;
+        _paths = new FieldPaths(options.UserField, options.RegionField, options.IdField, [.. options.SubjectFields]);
+    }
+
+    internal async Task<RunCounts[]> RunAsync(
+        IReadOnlyList<RecordInput> inputs,
+        Stream kept,
+        Stream? rejections,
+        Stream? quarantine,
+        byte[]? hashKey,
+        CancellationToken cancellationToken)
+    {
+        var perInput = new RunCounts[inputs.Count];
+        for (var i = 0; i < perInput.Length; i++)
+        {
+            perInput[i] = new RunCounts();
+        }
+
+        var names = inputs.Select(i => i.Name).ToArray();
+        var audit = new AuditSettings(rejections is not null, quarantine is not null, hashKey);
+        var channelOptions = new BoundedChannelOptions(_options.ChannelCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleWriter = true,
+        };
+        var work = Channel.CreateBounded<LineBatch>(channelOptions);
+        var order = Channel.CreateBounded<LineBatch>(new BoundedChannelOptions(_options.ChannelCapacity)
+        {
+            FullMode = BoundedChannelFullMode.Wait,
+            SingleWriter = true,
+            SingleReader = true,
+        });
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var failure = new FirstFailure(stop);
+        var stages = new List<Task>
+        {
+            failure.Run(() => ReadAsync(inputs, perInput, work.Writer, order.Writer, stop.Token)),
+            failure.Run(() => WriteAsync(order.Reader, perInput, kept, rejections, quarantine, stop.Token)),
+        };
+        for (var w = 0; w < _options.MaxDegreeOfParallelism; w++)
+        {
+            var processor = new BatchProcessor(_policy, _paths, audit, names);
+            stages.Add(failure.Run(() => Task.Run(() => WorkAsync(processor, work.Reader, stop.Token), stop.Token)));
+        }
+
+        await Task.WhenAll(stages).ConfigureAwait(false);
+        failure.ThrowIfFailed(cancellationToken);
+        return perInput;
+    }
+
+    private async Task ReadAsync(
+        IReadOnlyList<RecordInput> inputs, RunCounts[] perInput, ChannelWriter<LineBatch> work, ChannelWriter<LineBatch> order, CancellationToken cancellationToken)
+    {
+        try
+        {
+            for (var index = 0; index < inputs.Count; index++)
+            {
+                var stream = await inputs[index].OpenAsync(cancellationToken).ConfigureAwait(false);
+                await using (stream.ConfigureAwait(false))
+                {
+                    var splitter = new LineSplitter(stream, index, _options.BatchBytes, _options.MaxLineLength);
+                    while (await splitter.ReadBatchAsync(cancellationToken).ConfigureAwait(false) is { } batch)
+                    {
+                        // Order first: the writer must learn of a batch no later than a worker can finish it.
+                        await order.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                        await work.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    perInput[index].Bytes = splitter.BytesRead;
+                }
+            }
+        }
+        finally
+        {
+            work.TryComplete();
+            order.TryComplete();
+        }
+    }
+
+    private static async Task WorkAsync(BatchProcessor processor, ChannelReader<LineBatch> work, CancellationToken cancellationToken)
+    {
+        await foreach (var batch in work.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                processor.Process(batch);
+                batch.MarkProcessed();
+            }
+            catch (Exception e)
+            {
+                batch.MarkFailed(e);
+                throw;
+            }
+        }
+    }
+
+    private static async Task WriteAsync(
+        ChannelReader<LineBatch> order, RunCounts[] perInput, Stream kept, Stream? rejections, Stream? quarantine, CancellationToken cancellationToken)
+    {
+        await foreach (var batch in order.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await batch.Processed.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await WriteKeptAsync(batch, kept, cancellationToken).ConfigureAwait(false);
+            if (rejections is not null && batch.Rejections is { WrittenCount: > 0 } r)
+            {
+                await rejections.WriteAsync(r.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (quarantine is not null && batch.Quarantine is { WrittenCount: > 0 } q)
+            {
+                await quarantine.WriteAsync(q.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            }
+
+            perInput[batch.InputIndex].Add(batch.Counts);
+            batch.Release();
+        }
+    }
+
+    /// <summary>Writes kept lines as runs of contiguous bytes; a line without a plain LF gets one appended.</summary>
+    private static async ValueTask WriteKeptAsync(LineBatch batch, Stream kept, CancellationToken cancellationToken)
+    {
+        var buffer = batch.Buffer;
+        int runStart = 0, runEnd = 0;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (batch.Outcomes[i].Kind != LineOutcomeKind.Kept)
+            {
+                continue;
+            }
+
+            var entry = batch.Lines[i];
+            if ((entry.Flags & LineFlags.PlainLf) != 0)
+            {
+                if (runEnd > runStart && entry.Offset == runEnd)
+                {
+                    runEnd = entry.Offset + entry.Length + 1;
+                    continue;
+                }
+
+                await FlushRunAsync().ConfigureAwait(false);
+                runStart = entry.Offset;
+                runEnd = entry.Offset + entry.Length + 1;
+                continue;
+            }
+
+            // CRLF or last line without LF: write the content and a normalized LF.
+            await FlushRunAsync().ConfigureAwait(false);
+            await kept.WriteAsync(buffer.AsMemory(entry.Offset, entry.Length), cancellationToken).ConfigureAwait(false);
+            await kept.WriteAsync(s_newline, cancellationToken).ConfigureAwait(false);
+        }
+
+        await FlushRunAsync().ConfigureAwait(false);
+
+        async ValueTask FlushRunAsync()
+        {
+            if (runEnd > runStart)
+            {
+                await kept.WriteAsync(buffer.AsMemory(runStart, runEnd - runStart), cancellationToken).ConfigureAwait(false);
+            }
+
+            runStart = runEnd = 0;
+        }
+    }
+
+    private static readonly ReadOnlyMemory<byte> s_newline = "\n"u8.ToArray();
+
+    /// <summary>Keeps the first real failure of any stage and cancels the others.</summary>
+    private sealed class FirstFailure(CancellationTokenSource stop)
+    {
+        private ExceptionDispatchInfo? _first;
+
+        internal async Task Run(Func<Task> stage)
+        {
+            try
+            {
+                await stage().ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // A consequence of another stage's failure or of the caller's cancellation.
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _first, ExceptionDispatchInfo.Capture(e), null);
+                await stop.CancelAsync().ConfigureAwait(false);
+            }
+        }
+
+        internal void ThrowIfFailed(CancellationToken callerToken)
+        {
+            _first?.Throw();
+            callerToken.ThrowIfCancellationRequested();
+            if (stop.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("the pipeline stopped before finishing");
+            }
+        }
+    }
+}

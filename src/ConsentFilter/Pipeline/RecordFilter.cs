@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using ConsentFilter.Consent;
+using ConsentFilter.Decisions;
+using ConsentFilter.IO;
+using ConsentFilter.Jurisdictions;
+using ConsentFilter.Records;
+
+namespace ConsentFilter.Pipeline;
+
+/// <summary>Filters user-content records against consent: the library's entry point and what the CLI calls.</summary>
+/// <example>
+/// <code>
+/// var filter = RecordFilter.Load("consent.csv", jurisdictionsPath: null, new ConsentFilterOptions());
+/// var report = await filter.RunToFilesAsync(["records.jsonl"], new FilterFileOutputs("kept.jsonl"));
+/// </code>
+/// </example>
+public sealed class RecordFilter
+{
+    private readonly ConsentFilterOptions _options;
+
+    /// <summary>Creates a filter from a policy and options.</summary>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid (every problem listed).</exception>
+    public RecordFilter(ConsentPolicy policy, ConsentFilterOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(options);
+        ConsentFilterOptionsValidator.ThrowIfInvalid(options);
+        Policy = policy;
+        _options = options;
+    }
+
+    /// <summary>The decision rules, snapshot and table this filter applies.</summary>
+    public ConsentPolicy Policy { get; }
+
+    /// <summary>Loads the consent CSV and jurisdiction table (built-in when <paramref name="jurisdictionsPath"/> is null).</summary>
+    /// <exception cref="DataFileException">A file is unreadable or invalid, or the snapshot is older than allowed.</exception>
+    public static RecordFilter Load(string consentPath, string? jurisdictionsPath, ConsentFilterOptions options, TimeProvider? time = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ConsentFilterOptionsValidator.ThrowIfInvalid(options);
+        var table = jurisdictionsPath is null ? JurisdictionTable.BuiltIn : JurisdictionTable.LoadFile(jurisdictionsPath);
+        var snapshot = ConsentSnapshot.LoadCsv(consentPath, [options.Purpose]);
+        CheckSnapshotAge(snapshot.Info, options.MaxSnapshotAge, time ?? TimeProvider.System);
+        return new RecordFilter(new ConsentPolicy(snapshot, table, options.Purpose, options.UnknownUsers), options);
+    }
+
+    /// <summary>Refuses a snapshot older than <paramref name="maxAge"/> (or undated, when a maximum is set).</summary>
+    public static void CheckSnapshotAge(SnapshotInfo info, TimeSpan? maxAge, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        ArgumentNullException.ThrowIfNull(time);
+        if (maxAge is not { } limit)
+        {
+            return;
+        }
+
+        if (info.AsOf is not { } asOf)
+        {
+            throw new DataFileException(info.Source, 0, 0, "the snapshot has no as-of time (no updated_at), so its age cannot be checked against the maximum age");
+        }
+
+        var age = time.GetUtcNow() - asOf;
+        if (age > limit)
+        {
+            throw new DataFileException(info.Source, 0, 0, $"the snapshot is {age.TotalHours:F1} h old (as of {asOf:O}), older than the maximum age {limit}");
+        }
+    }
+
+    /// <summary>Filters <paramref name="inputs"/> into streams. The caller owns the streams and decides what to commit.</summary>
+    /// <remarks>
+    /// On failure or cancellation the exception propagates and the streams may hold partial data: commit them only when
+    /// this method returns. <see cref="RunToFilesAsync"/> does that for files.
+    /// </remarks>
+    public async Task<FilterReport> RunAsync(IReadOnlyList<RecordInput> inputs, FilterOutputs outputs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(outputs);
+        var started = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        var pipeline = new FilterPipeline(Policy, _options);
+        var key = _options.UserIdHashKey is null ? null : Encoding.UTF8.GetBytes(_options.UserIdHashKey);
+        var perInput = await pipeline.RunAsync(inputs, outputs.Kept, outputs.Rejections, outputs.Quarantine, key, cancellationToken).ConfigureAwait(false);
+        await outputs.Kept.FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (outputs.Rejections is not null)
+        {
+            await outputs.Rejections.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (outputs.Quarantine is not null)
+        {
+            await outputs.Quarantine.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var report = new FilterReport(Policy, _options, inputs, perInput, started, clock.Elapsed);
+        if (!report.IsConserved)
+        {
+            throw new InvalidOperationException("internal error: report counts do not add up; nothing is committed");
+        }
+
+        return report;
+    }
+
+    /// <summary>Filters files into files, committing every output atomically only when the whole run succeeded.</summary>
+    /// <remarks>An output named <c>-</c> is standard output and cannot be withheld: a failed run's exit code must be checked.</remarks>
+    public async Task<FilterReport> RunToFilesAsync(IReadOnlyList<string> inputPaths, FilterFileOutputs outputs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inputPaths);
+        ArgumentNullException.ThrowIfNull(outputs);
+        var inputs = inputPaths.Select(RecordInput.FromFile).ToArray();
+        await using var kept = OutputFile.Open(outputs.Output);
+        await using var rejections = outputs.Rejections is null ? null : OutputFile.Open(outputs.Rejections);
+        await using var quarantine = outputs.Quarantine is null ? null : OutputFile.Open(outputs.Quarantine);
+        await using var reportFile = outputs.Report is null ? null : OutputFile.Open(outputs.Report);
+
+        var report = await RunAsync(inputs, new FilterOutputs(kept.Stream, rejections?.Stream, quarantine?.Stream), cancellationToken).ConfigureAwait(false);
+        if (reportFile is not null)
+        {
+            report.WriteJson(reportFile.Stream);
+        }
+
+        // Data first, report last: a committed report means every output it describes is in place.
+        cancellationToken.ThrowIfCancellationRequested();
+        await kept.CommitAsync(cancellationToken).ConfigureAwait(false);
+        if (rejections is not null)
+        {
+            await rejections.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (quarantine is not null)
+        {
+            await quarantine.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (reportFile is not null)
+        {
+            await reportFile.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return report;
+    }
+
+    /// <summary>Decides each record of one input as it streams, for embedding in an ETL job.</summary>
+    /// <remarks>Single-threaded and in input order; every line (blank ones excepted) yields exactly one result.</remarks>
+    public async IAsyncEnumerable<RecordResult> DecideAsync(RecordInput input, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var paths = new FieldPaths(_options.UserField, _options.RegionField, _options.IdField, [.. _options.SubjectFields]);
+        var fields = new LineFields(paths);
+        var decider = new RecordDecider(Policy);
+        var stream = await input.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var splitter = new LineSplitter(stream, 0, _options.BatchBytes, _options.MaxLineLength);
+            while (await splitter.ReadBatchAsync(cancellationToken).ConfigureAwait(false) is { } batch)
+            {
+                try
+                {
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        var entry = batch.Lines[i];
+                        var result = Decide(batch, entry, fields, decider);
+                        if (result is not null)
+                        {
+                            yield return result;
+                        }
+                    }
+                }
+                finally
+                {
+                    batch.Release();
+                }
+            }
+        }
+    }
+
+    private static RecordResult? Decide(LineBatch batch, LineEntry entry, LineFields fields, RecordDecider decider)
+    {
+        if ((entry.Flags & LineFlags.TooLong) != 0)
+        {
+            return new RecordResult(entry.LineNumber, RecordOutcome.Quarantined, default, MalformedKind.LineTooLong, ReadOnlyMemory<byte>.Empty);
+        }
+
+        var line = batch.Content(entry);
+        if (line.IndexOfAnyExcept(" \t\r\n"u8) < 0)
+        {
+            return null;
+        }
+
+        var malformed = JsonLineParser.Parse(line, fields);
+        if (malformed != MalformedKind.None)
+        {
+            return new RecordResult(entry.LineNumber, RecordOutcome.Quarantined, default, malformed, line.ToArray());
+        }
+
+        var verdict = decider.Decide(line, fields);
+        return new RecordResult(entry.LineNumber, verdict.IsKept ? RecordOutcome.Kept : RecordOutcome.Dropped, verdict, MalformedKind.None, line.ToArray());
+    }
+}
+
+/// <summary>Streams a run writes to; the caller owns them.</summary>
+/// <param name="Kept">Kept lines, byte for byte, each ending in LF.</param>
+/// <param name="Rejections">Rejection log (JSONL), or null.</param>
+/// <param name="Quarantine">Quarantine (JSONL), or null.</param>
+public sealed record FilterOutputs(Stream Kept, Stream? Rejections = null, Stream? Quarantine = null);
+
+/// <summary>Paths a file run writes; each is committed atomically. <c>-</c> for <paramref name="Output"/> is standard output.</summary>
+/// <param name="Output">Kept records.</param>
+/// <param name="Rejections">Rejection log, or null.</param>
+/// <param name="Quarantine">Quarantine file, or null.</param>
+/// <param name="Report">Report JSON, or null.</param>
+public sealed record FilterFileOutputs(string Output, string? Rejections = null, string? Quarantine = null, string? Report = null);
+
+/// <summary>What happened to one record.</summary>
+public enum RecordOutcome
+{
+    /// <summary>Written to the output.</summary>
+    Kept,
+
+    /// <summary>Dropped by a decision.</summary>
+    Dropped,
+
+    /// <summary>Malformed; quarantined.</summary>
+    Quarantined,
+}
+
+/// <summary>One record's result from <see cref="RecordFilter.DecideAsync"/>.</summary>
+/// <param name="LineNumber">1-based physical line number.</param>
+/// <param name="Outcome">Kept, dropped or quarantined.</param>
+/// <param name="Verdict">The decision (for kept and dropped records).</param>
+/// <param name="Error">The malformed kind (for quarantined records).</param>
+/// <param name="Line">The line's bytes without its line ending (empty for a too-long line).</param>
+public sealed record RecordResult(long LineNumber, RecordOutcome Outcome, RecordVerdict Verdict, MalformedKind Error, ReadOnlyMemory<byte> Line);

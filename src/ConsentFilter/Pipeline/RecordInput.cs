@@ -1,0 +1,33 @@
+namespace ConsentFilter.Pipeline;
+
+/// <summary>One input of records: a name for reports and logs, and how to open it.</summary>
+public sealed class RecordInput
+{
+    private readonly Func<CancellationToken, ValueTask<Stream>> _open;
+
+    private RecordInput(string name, Func<CancellationToken, ValueTask<Stream>> open)
+    {
+        Name = name;
+        _open = open;
+    }
+
+    /// <summary>The name used in the report, the rejection log and the quarantine.</summary>
+    public string Name { get; }
+
+    /// <summary>Opens the stream; the pipeline disposes it.</summary>
+    public ValueTask<Stream> OpenAsync(CancellationToken cancellationToken = default) => _open(cancellationToken);
+
+    /// <summary>A file, decompressed on the fly when its name ends in <c>.gz</c>; <c>-</c> means standard input.</summary>
+    public static RecordInput FromFile(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return new RecordInput(path, _ => ValueTask.FromResult(IO.RecordFiles.OpenRead(path)));
+    }
+
+    /// <summary>An already open stream (not decompressed); the pipeline disposes it unless <paramref name="leaveOpen"/>.</summary>
+    public static RecordInput FromStream(Stream stream, string name, bool leaveOpen = false)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return new RecordInput(name, _ => ValueTask.FromResult(leaveOpen ? new IO.NonClosingStream(stream) : stream));
+    }
+}

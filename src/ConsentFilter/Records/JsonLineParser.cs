@@ -1,0 +1,306 @@
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace ConsentFilter.Records;
+
+/// <summary>Validates one line as strict JSON and finds the decision's fields in a single pass (SPEC 2.1 "Precisely").</summary>
+/// <remarks>
+/// Order of checks, first problem wins: invalid UTF-8, then the JSON text as a whole (invalid JSON, then not an object,
+/// then too deep), then the fields in the order user id, region, co-subject fields — each field's path checked for
+/// duplicate keys before its value's type. The line-length check happens earlier, in the line splitter.
+/// </remarks>
+internal static class JsonLineParser
+{
+    /// <summary>The deepest nesting allowed; the top-level object is level 1.</summary>
+    internal const int MaxNestingDepth = 64;
+
+    private const int Untracked = -1;
+
+    // Container markers on the context stack: >= 0 is a trie node; <= ArrayBase is an array of a co-subject field.
+    private const int ArrayBase = -2;
+
+    private static readonly JsonReaderOptions s_readerOptions = new()
+    {
+        CommentHandling = JsonCommentHandling.Disallow,
+        AllowTrailingCommas = false,
+        // Depth is judged by the parser itself after the whole text is known to be valid JSON.
+        MaxDepth = int.MaxValue,
+    };
+
+    /// <summary>Parses <paramref name="line"/> (without its line ending) into <paramref name="fields"/>.</summary>
+    internal static MalformedKind Parse(ReadOnlySpan<byte> line, LineFields fields)
+    {
+        fields.Reset();
+        if (!Utf8.IsValid(line))
+        {
+            return MalformedKind.InvalidUtf8;
+        }
+
+        var structure = Scan(line, fields);
+        return structure != MalformedKind.None ? structure : CheckFields(line, fields);
+    }
+
+    private static MalformedKind Scan(ReadOnlySpan<byte> line, LineFields fields)
+    {
+        var paths = fields.Paths;
+        var reader = new Utf8JsonReader(line, isFinalBlock: true, new JsonReaderState(s_readerOptions));
+        var context = new ContextStack();
+        var depth = 0;
+        var maxDepth = 0;
+        var pendingNode = Untracked;
+        var rootIsObject = false;
+        try
+        {
+            if (!reader.Read())
+            {
+                return MalformedKind.InvalidJson;
+            }
+
+            rootIsObject = reader.TokenType == JsonTokenType.StartObject;
+            do
+            {
+                var token = reader.TokenType;
+                switch (token)
+                {
+                    case JsonTokenType.PropertyName:
+                        pendingNode = FindChild(ref reader, paths, context.Peek());
+                        if (pendingNode >= 0)
+                        {
+                            fields.NodeCounts[pendingNode]++;
+                        }
+
+                        continue;
+
+                    case JsonTokenType.EndObject:
+                    case JsonTokenType.EndArray:
+                        depth--;
+                        context.Pop();
+                        continue;
+                }
+
+                // A value (scalar or container start).
+                var parent = context.Peek();
+                int pushed = Untracked;
+                if (pendingNode >= 0)
+                {
+                    var node = paths[pendingNode];
+                    if (node.Field >= 0)
+                    {
+                        fields.Values[node.Field] = Capture(ref reader);
+                        if (token == JsonTokenType.StartArray && node.Field >= FieldPaths.FirstSubjectField)
+                        {
+                            fields.ArrayElements[node.Field].Clear();
+                            fields.ArrayHasBadElement[node.Field] = false;
+                            pushed = ArrayBase - node.Field;
+                        }
+                    }
+
+                    if (token == JsonTokenType.StartObject && node.Children.Count > 0)
+                    {
+                        pushed = node.Id;
+                    }
+                }
+                else if (parent <= ArrayBase)
+                {
+                    var field = ArrayBase - parent;
+                    if (token is JsonTokenType.String or JsonTokenType.Number)
+                    {
+                        fields.ArrayElements[field].Add(Capture(ref reader));
+                    }
+                    else
+                    {
+                        fields.ArrayHasBadElement[field] = true;
+                    }
+                }
+                else if (depth == 0 && token == JsonTokenType.StartObject)
+                {
+                    pushed = 0;
+                }
+
+                pendingNode = Untracked;
+                if (token is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                {
+                    depth++;
+                    maxDepth = Math.Max(maxDepth, depth);
+                    context.Push(pushed);
+                }
+            }
+            while (reader.Read());
+        }
+        catch (JsonException)
+        {
+            return MalformedKind.InvalidJson;
+        }
+
+        return !rootIsObject ? MalformedKind.NotObject
+            : maxDepth > MaxNestingDepth ? MalformedKind.TooDeep
+            : MalformedKind.None;
+    }
+
+    private static int FindChild(ref Utf8JsonReader reader, FieldPaths paths, int container)
+    {
+        if (container < 0)
+        {
+            return Untracked;
+        }
+
+        foreach (var child in paths[container].Children)
+        {
+            if (reader.ValueTextEquals(child.Name))
+            {
+                return child.Id;
+            }
+        }
+
+        return Untracked;
+    }
+
+    private static JsonValueRef Capture(ref Utf8JsonReader reader)
+    {
+        var start = (int)reader.TokenStartIndex;
+        return reader.TokenType == JsonTokenType.String
+            ? new JsonValueRef(JsonTokenType.String, start + 1, reader.ValueSpan.Length, reader.ValueIsEscaped)
+            : new JsonValueRef(reader.TokenType, start, reader.TokenType == JsonTokenType.Number ? reader.ValueSpan.Length : 0, false);
+    }
+
+    private static MalformedKind CheckFields(ReadOnlySpan<byte> line, LineFields fields)
+    {
+        if (fields.HasDuplicateOnPath(FieldPaths.UserField))
+        {
+            return MalformedKind.DuplicateKey;
+        }
+
+        var user = fields.UserId;
+        switch (ClassifyId(line, user))
+        {
+            case IdShape.Missing: return MalformedKind.MissingUserId;
+            case IdShape.WrongType: return MalformedKind.BadUserIdType;
+        }
+
+        if (fields.HasDuplicateOnPath(FieldPaths.RegionField))
+        {
+            return MalformedKind.DuplicateKey;
+        }
+
+        if (!fields.Region.IsAbsent && fields.Region.Type != JsonTokenType.String)
+        {
+            return MalformedKind.BadRegionType;
+        }
+
+        for (var field = FieldPaths.FirstSubjectField; field < fields.Paths.FieldCount; field++)
+        {
+            if (fields.HasDuplicateOnPath(field))
+            {
+                return MalformedKind.DuplicateKey;
+            }
+
+            var value = fields.Values[field];
+            if (value.IsAbsent)
+            {
+                continue;
+            }
+
+            if (value.Type == JsonTokenType.StartArray)
+            {
+                if (fields.ArrayHasBadElement[field])
+                {
+                    return MalformedKind.BadSubjectType;
+                }
+
+                foreach (var element in fields.ArrayElements[field])
+                {
+                    if (ClassifyId(line, element) != IdShape.Valid)
+                    {
+                        return MalformedKind.BadSubjectType;
+                    }
+
+                    fields.Subjects.Add(element);
+                }
+            }
+            else if (ClassifyId(line, value) == IdShape.Valid)
+            {
+                fields.Subjects.Add(value);
+            }
+            else
+            {
+                return MalformedKind.BadSubjectType;
+            }
+        }
+
+        // The record id is only echoed: a duplicate or odd type is not malformed, it is just not echoed.
+        var id = fields.RecordId;
+        if (!id.IsAbsent && (fields.HasDuplicateOnPath(FieldPaths.IdField) || id.Type is not (JsonTokenType.String or JsonTokenType.Number)))
+        {
+            fields.Values[FieldPaths.IdField] = JsonValueRef.Absent;
+        }
+
+        return MalformedKind.None;
+    }
+
+    private enum IdShape
+    {
+        Valid,
+        Missing,
+        WrongType,
+    }
+
+    /// <summary>A user id is a non-empty string or an integer literal (no fraction, no exponent).</summary>
+    private static IdShape ClassifyId(ReadOnlySpan<byte> line, JsonValueRef value) => value.Type switch
+    {
+        JsonTokenType.None or JsonTokenType.Null => IdShape.Missing,
+        JsonTokenType.String => value.Length == 0 ? IdShape.Missing : IdShape.Valid,
+        JsonTokenType.Number => value.Raw(line).IndexOfAny(".eE"u8) < 0 ? IdShape.Valid : IdShape.WrongType,
+        _ => IdShape.WrongType,
+    };
+
+    /// <summary>A growable stack of container markers that allocates only past 64 levels.</summary>
+    private ref struct ContextStack
+    {
+        private int[]? _overflow;
+        private InlineStack _inline;
+        private int _count;
+
+        public readonly int Peek() => _count == 0 ? Untracked : _count <= InlineStack.Size ? _inline[_count - 1] : _overflow![_count - 1];
+
+        public void Push(int value)
+        {
+            if (_count < InlineStack.Size)
+            {
+                _inline[_count++] = value;
+                return;
+            }
+
+            if (_overflow is null || _overflow.Length == _count)
+            {
+                var grown = new int[Math.Max(InlineStack.Size * 4, _count * 2)];
+                if (_overflow is null)
+                {
+                    ((ReadOnlySpan<int>)_inline).CopyTo(grown);
+                }
+                else
+                {
+                    _overflow.CopyTo(grown, 0);
+                }
+
+                _overflow = grown;
+            }
+
+            _overflow[_count++] = value;
+        }
+
+        public void Pop()
+        {
+            if (_count > 0)
+            {
+                _count--;
+            }
+        }
+
+        [System.Runtime.CompilerServices.InlineArray(Size)]
+        private struct InlineStack
+        {
+            public const int Size = 72;
+            private int _element;
+        }
+    }
+}
