@@ -106,7 +106,7 @@ public sealed class ConsentPolicy
         }
 
         // Step 3 is computed first so every verdict names its deciding region; the order of drops is unchanged.
-        var region = ApplicableRegime(consent.HomeRegions, recordRegion, trace);
+        var region = ApplicableRegime(consent.HomeRegions, recordRegion, null);
 
         // Step 2.
         if (consent.Minor)
@@ -115,7 +115,11 @@ public sealed class ConsentPolicy
             return new SubjectVerdict(DropReason.Minor, region);
         }
 
-        trace?.Add("2. not a minor");
+        if (trace is not null)
+        {
+            trace.Add("2. not a minor");
+            ApplicableRegime(consent.HomeRegions, recordRegion, trace);
+        }
 
         // Step 4.
         if (region.Regime == Regime.Excluded)
