@@ -1,1 +1,17 @@
-namespace ConsentFilter.Benchmarks; internal static class Program { private static void Main() { } }
+using BenchmarkDotNet.Running;
+using ConsentFilter.Benchmarks;
+
+return args.FirstOrDefault() switch
+{
+    "generate" => EndToEnd.Generate(args[1..]),
+    "e2e" => await EndToEnd.RunAsync(args[1..]).ConfigureAwait(false),
+    "snapshot-scale" => SnapshotScale.Run(args[1..]),
+    "probe" => await Probe.RunAsync(args[1..]).ConfigureAwait(false),
+    _ => RunMicro(args),
+};
+
+static int RunMicro(string[] args)
+{
+    BenchmarkSwitcher.FromAssembly(typeof(EndToEnd).Assembly).Run(args);
+    return 0;
+}
