@@ -9,9 +9,9 @@ internal static class CommonOptions
 {
     public static Option<string> Consent() => new("--consent")
     {
-        Description = "Consent snapshot: a consent CSV file.",
+        Description = "Consent snapshot: a consent CSV or a compiled snapshot file (snapshot build).",
         Required = true,
-        HelpName = "CSV",
+        HelpName = "CSV|SNAPSHOT",
     };
 
     public static Option<string?> Jurisdictions() => new("--jurisdictions")

@@ -16,6 +16,7 @@ public static class ConsoleApp
         {
             FilterCommand.Create(stdout, stderr),
             ExplainCommand.Create(stdout),
+            SnapshotCommand.Create(stdout),
         };
 
         var parse = root.Parse(args);

@@ -26,7 +26,8 @@ internal static class ExplainCommand
         {
             var purposeName = parse.GetValue(purpose)!;
             var table = parse.GetValue(jurisdictions) is { } path ? JurisdictionTable.LoadFile(path) : JurisdictionTable.BuiltIn;
-            var snapshot = ConsentSnapshot.LoadCsv(parse.GetValue(consent)!, [purposeName]);
+            var snapshot = SnapshotFiles.Open(parse.GetValue(consent)!, [purposeName]);
+            using var owned = snapshot as IDisposable;
             var policy = new ConsentPolicy(snapshot, table, purposeName, CommonOptions.ParseUnknownUsers(parse.GetValue(unknownUsers)!));
             var explanation = policy.Explain(parse.GetValue(user)!, parse.GetValue(region));
 

@@ -64,7 +64,7 @@ internal static class FilterCommand
             var outputs = new FilterFileOutputs(parse.GetValue(output)!, parse.GetValue(rejected), parse.GetValue(quarantine), parse.GetValue(report));
             CheckPaths(inputs, outputs);
 
-            var filter = RecordFilter.Load(parse.GetValue(consent)!, parse.GetValue(jurisdictions), options);
+            using var filter = RecordFilter.Load(parse.GetValue(consent)!, parse.GetValue(jurisdictions), options);
             var result = await filter.RunToFilesAsync(inputs, outputs, cancellationToken).ConfigureAwait(false);
             if (outputs.Report is null)
             {

@@ -21,4 +21,18 @@ public interface IConsentSnapshot
 /// <param name="Rows">Data rows read.</param>
 /// <param name="Conflicts">Users whose counting rows differed and were merged most restrictively.</param>
 /// <param name="AsOf">The newest <c>updated_at</c>, or the time given at build; null when no row is dated.</param>
-public sealed record SnapshotInfo(string Source, string Sha256, long Users, long Rows, long Conflicts, DateTimeOffset? AsOf);
+public sealed record SnapshotInfo(string Source, string Sha256, long Users, long Rows, long Conflicts, DateTimeOffset? AsOf)
+{
+    /// <summary>Whether the snapshot was parsed from CSV or mapped from a compiled file.</summary>
+    public SnapshotForm Form { get; init; } = SnapshotForm.Csv;
+}
+
+/// <summary>The two forms of one snapshot; both give identical decisions.</summary>
+public enum SnapshotForm
+{
+    /// <summary>Parsed from a consent CSV.</summary>
+    Csv,
+
+    /// <summary>Memory-mapped from a compiled binary file.</summary>
+    Compiled,
+}

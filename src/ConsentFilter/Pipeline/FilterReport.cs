@@ -130,6 +130,7 @@ public sealed class FilterReport
         json.WriteEndArray();
         json.WriteStartObject("snapshot");
         json.WriteString("source", Snapshot.Source);
+        json.WriteString("form", Snapshot.Form == SnapshotForm.Compiled ? "compiled" : "csv");
         json.WriteString("sha256", Snapshot.Sha256);
         json.WriteNumber("users", Snapshot.Users);
         json.WriteNumber("rows", Snapshot.Rows);

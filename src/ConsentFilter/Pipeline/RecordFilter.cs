@@ -16,9 +16,10 @@ namespace ConsentFilter.Pipeline;
 /// var report = await filter.RunToFilesAsync(["records.jsonl"], new FilterFileOutputs("kept.jsonl"));
 /// </code>
 /// </example>
-public sealed class RecordFilter
+public sealed class RecordFilter : IDisposable
 {
     private readonly ConsentFilterOptions _options;
+    private IDisposable? _ownedSnapshot;
 
     /// <summary>Creates a filter from a policy and options.</summary>
     /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid (every problem listed).</exception>
@@ -34,16 +35,31 @@ public sealed class RecordFilter
     /// <summary>The decision rules, snapshot and table this filter applies.</summary>
     public ConsentPolicy Policy { get; }
 
-    /// <summary>Loads the consent CSV and jurisdiction table (built-in when <paramref name="jurisdictionsPath"/> is null).</summary>
+    /// <summary>Releases a snapshot this filter opened itself (<see cref="Load"/>); a policy passed in stays the caller's.</summary>
+    public void Dispose()
+    {
+        _ownedSnapshot?.Dispose();
+        _ownedSnapshot = null;
+    }
+
+    /// <summary>Opens the consent snapshot (CSV or compiled) and jurisdiction table (built-in when <paramref name="jurisdictionsPath"/> is null).</summary>
     /// <exception cref="DataFileException">A file is unreadable or invalid, or the snapshot is older than allowed.</exception>
     public static RecordFilter Load(string consentPath, string? jurisdictionsPath, ConsentFilterOptions options, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ConsentFilterOptionsValidator.ThrowIfInvalid(options);
         var table = jurisdictionsPath is null ? JurisdictionTable.BuiltIn : JurisdictionTable.LoadFile(jurisdictionsPath);
-        var snapshot = ConsentSnapshot.LoadCsv(consentPath, [options.Purpose]);
-        CheckSnapshotAge(snapshot.Info, options.MaxSnapshotAge, time ?? TimeProvider.System);
-        return new RecordFilter(new ConsentPolicy(snapshot, table, options.Purpose, options.UnknownUsers), options);
+        var snapshot = SnapshotFiles.Open(consentPath, [options.Purpose]);
+        try
+        {
+            CheckSnapshotAge(snapshot.Info, options.MaxSnapshotAge, time ?? TimeProvider.System);
+            return new RecordFilter(new ConsentPolicy(snapshot, table, options.Purpose, options.UnknownUsers), options) { _ownedSnapshot = snapshot as IDisposable };
+        }
+        catch
+        {
+            (snapshot as IDisposable)?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Refuses a snapshot older than <paramref name="maxAge"/> (or undated, when a maximum is set).</summary>

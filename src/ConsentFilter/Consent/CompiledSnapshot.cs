@@ -1,0 +1,303 @@
+using System.Buffers.Binary;
+using System.IO.Hashing;
+using System.IO.MemoryMappedFiles;
+using System.Runtime.CompilerServices;
+using System.Text;
+
+namespace ConsentFilter.Consent;
+
+/// <summary>A compiled consent snapshot, memory-mapped: opening reads the header, never parses the users.</summary>
+/// <remarks>
+/// Lookups hash the id (96 bits kept) and search the sorted entries by interpolation (hashes are uniform), falling back
+/// to bisection; memory is 16 bytes per user, shared between processes that map the same file.
+/// Decisions are identical to the CSV form the file was built from (see the equivalence tests).
+/// </remarks>
+public sealed unsafe class CompiledSnapshot : IConsentSnapshot, IDisposable
+{
+    private readonly MemoryMappedFile _file;
+    private readonly MemoryMappedViewAccessor _view;
+    private readonly byte* _base;
+    private readonly byte* _entries;
+    private readonly long _count;
+    private readonly ulong _seed;
+    private readonly string[][] _regionSets;
+    private readonly int _purposeCount;
+    private bool _disposed;
+
+    private CompiledSnapshot(MemoryMappedFile file, MemoryMappedViewAccessor view, byte* basePointer, string path, long length)
+    {
+        _file = file;
+        _view = view;
+        _base = basePointer;
+        var header = new ReadOnlySpan<byte>(basePointer, CompiledSnapshotFormat.HeaderSize);
+        _count = BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetUsers..]);
+        _seed = BinaryPrimitives.ReadUInt64LittleEndian(header[CompiledSnapshotFormat.OffsetSeed..]);
+        _purposeCount = BinaryPrimitives.ReadInt32LittleEndian(header[CompiledSnapshotFormat.OffsetPurposeCount..]);
+        var metaOffset = BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetMetaOffset..]);
+        var metaLength = BinaryPrimitives.ReadInt32LittleEndian(header[CompiledSnapshotFormat.OffsetMetaLength..]);
+        var entriesOffset = BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetEntriesOffset..]);
+        if (_count < 0 || _purposeCount is < 1 or > CompiledSnapshotFormat.MaxPurposes || metaOffset != CompiledSnapshotFormat.HeaderSize
+            || metaLength < 0 || entriesOffset < metaOffset + metaLength || entriesOffset + (_count * CompiledSnapshotFormat.EntrySize) != length)
+        {
+            throw Corrupt(path, "header fields do not match the file's size (truncated or corrupt)");
+        }
+
+        _entries = basePointer + entriesOffset;
+        (Purposes, _regionSets) = ReadMeta(new ReadOnlySpan<byte>(basePointer + metaOffset, metaLength), _purposeCount, path);
+        var asOf = BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetAsOf..]);
+        Collisions = BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetCollisions..]);
+        FileBytes = length;
+        Info = new SnapshotInfo(
+            path,
+            Convert.ToHexStringLower(header.Slice(CompiledSnapshotFormat.OffsetSourceSha256, 32)),
+            _count,
+            BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetRows..]),
+            BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetConflicts..]),
+            asOf == CompiledSnapshotFormat.NoAsOf ? null : DateTimeOffset.FromUnixTimeMilliseconds(asOf))
+        {
+            Form = SnapshotForm.Compiled,
+        };
+    }
+
+    /// <inheritdoc />
+    /// <remarks><see cref="SnapshotInfo.Sha256"/> is the SHA-256 of the consent CSV the file was built from.</remarks>
+    public SnapshotInfo Info { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Purposes { get; }
+
+    /// <summary>Hash collisions among the snapshot's own ids found at build time (merged most restrictively).</summary>
+    public long Collisions { get; }
+
+    /// <summary>Size of the file in bytes.</summary>
+    public long FileBytes { get; }
+
+    /// <summary>The binary format version this library reads and writes.</summary>
+    public static uint FormatVersion => CompiledSnapshotFormat.Version;
+
+    /// <summary>Whether the file starts with the compiled-snapshot signature.</summary>
+    public static bool IsCompiled(string path)
+    {
+        Span<byte> magic = stackalloc byte[8];
+        using var file = File.OpenRead(path);
+        return file.ReadAtLeast(magic, 8, throwOnEndOfStream: false) == 8 && magic.SequenceEqual(CompiledSnapshotFormat.Magic);
+    }
+
+    /// <summary>Maps a compiled snapshot.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="verifyChecksum">
+    /// Hash the whole file against the header's checksum before use (default). Reading the file once costs about as much
+    /// as hashing it (GB/s); skip only for a file already verified, to open in constant time.
+    /// </param>
+    /// <exception cref="DataFileException">Not a snapshot, another format version, truncated or corrupt.</exception>
+    public static CompiledSnapshot Open(string path, bool verifyChecksum = true)
+    {
+        long length;
+        try
+        {
+            length = new FileInfo(path).Length;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataFileException(path, 0, 0, $"cannot read snapshot: {e.Message}", e);
+        }
+
+        if (length < CompiledSnapshotFormat.HeaderSize)
+        {
+            throw Corrupt(path, "shorter than the header (truncated)");
+        }
+
+        MemoryMappedFile? file = null;
+        MemoryMappedViewAccessor? view = null;
+        byte* pointer = null;
+        try
+        {
+            file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+            view = file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+            pointer += view.PointerOffset;
+            var header = new ReadOnlySpan<byte>(pointer, CompiledSnapshotFormat.HeaderSize);
+            if (!header[..8].SequenceEqual(CompiledSnapshotFormat.Magic))
+            {
+                throw Corrupt(path, "not a compiled consent snapshot (bad signature)");
+            }
+
+            var version = BinaryPrimitives.ReadUInt32LittleEndian(header[CompiledSnapshotFormat.OffsetVersion..]);
+            if (version != CompiledSnapshotFormat.Version)
+            {
+                throw Corrupt(path, $"format version {version} is not supported (this library reads version {CompiledSnapshotFormat.Version})");
+            }
+
+            if (verifyChecksum && !ChecksumMatches(pointer, length))
+            {
+                throw Corrupt(path, "checksum mismatch (corrupt)");
+            }
+
+            return new CompiledSnapshot(file, view, pointer, path, length);
+        }
+        catch (Exception e)
+        {
+            if (pointer != null)
+            {
+                view!.SafeMemoryMappedViewHandle.ReleasePointer();
+            }
+
+            view?.Dispose();
+            file?.Dispose();
+            if (e is IOException or UnauthorizedAccessException)
+            {
+                throw new DataFileException(path, 0, 0, $"cannot map snapshot: {e.Message}", e);
+            }
+
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public bool TryGetUser(ReadOnlySpan<byte> userId, out UserConsent consent)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var (high, low) = CompiledSnapshotFormat.Hash(userId, _seed);
+        var index = Find(high, low);
+        if (index < 0)
+        {
+            consent = default;
+            return false;
+        }
+
+        var payload = Unsafe.ReadUnaligned<uint>(_entries + (index * CompiledSnapshotFormat.EntrySize) + 12);
+        var set = CompiledSnapshotFormat.RegionSet(payload);
+        consent = new UserConsent(
+            CompiledSnapshotFormat.States(payload, _purposeCount),
+            CompiledSnapshotFormat.Gpc(payload),
+            CompiledSnapshotFormat.Minor(payload),
+            (uint)set < (uint)_regionSets.Length ? _regionSets[set] : throw new InvalidDataException($"{Info.Source}: region set {set} out of range"));
+        return true;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _file.Dispose();
+    }
+
+    private ulong High(long i) => BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(_entries + (i * CompiledSnapshotFormat.EntrySize), 8));
+
+    private uint Low(long i) => BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(_entries + (i * CompiledSnapshotFormat.EntrySize) + 8, 4));
+
+    /// <summary>Interpolation search on the uniform 64-bit high part, bisection when it does not converge quickly.</summary>
+    private long Find(ulong high, uint low)
+    {
+        long lo = 0, hi = _count - 1;
+        var steps = 0;
+        while (lo <= hi)
+        {
+            var kLo = High(lo);
+            var kHi = High(hi);
+            if (high < kLo || high > kHi)
+            {
+                return -1;
+            }
+
+            long pos;
+            if (steps++ < 6 && kHi > kLo)
+            {
+                var fraction = (double)(high - kLo) / (kHi - kLo);
+                pos = lo + (long)(fraction * (hi - lo));
+                pos = Math.Clamp(pos, lo, hi);
+            }
+            else
+            {
+                pos = lo + ((hi - lo) >> 1);
+            }
+
+            var k = High(pos);
+            var cmp = k != high ? k.CompareTo(high) : Low(pos).CompareTo(low);
+            if (cmp == 0)
+            {
+                return pos;
+            }
+
+            if (cmp < 0)
+            {
+                lo = pos + 1;
+            }
+            else
+            {
+                hi = pos - 1;
+            }
+        }
+
+        return -1;
+    }
+
+    private static bool ChecksumMatches(byte* pointer, long length)
+    {
+        var checksum = new XxHash3();
+        checksum.Append(new ReadOnlySpan<byte>(pointer, CompiledSnapshotFormat.OffsetChecksum));
+        for (long offset = CompiledSnapshotFormat.HeaderSize; offset < length; offset += 1 << 30)
+        {
+            checksum.Append(new ReadOnlySpan<byte>(pointer + offset, (int)Math.Min(1 << 30, length - offset)));
+        }
+
+        var stored = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(pointer + CompiledSnapshotFormat.OffsetChecksum, 8));
+        return checksum.GetCurrentHashAsUInt64() == stored;
+    }
+
+    private static (string[] Purposes, string[][] RegionSets) ReadMeta(ReadOnlySpan<byte> meta, int purposeCount, string path)
+    {
+        try
+        {
+            var position = 0;
+            var purposes = new string[purposeCount];
+            for (var p = 0; p < purposeCount; p++)
+            {
+                purposes[p] = ReadString(meta, ref position);
+            }
+
+            var setCount = BinaryPrimitives.ReadInt32LittleEndian(meta[position..]);
+            position += 4;
+            if (setCount is < 1 or > CompiledSnapshotFormat.MaxRegionSets)
+            {
+                throw Corrupt(path, "bad region-set count");
+            }
+
+            var sets = new string[setCount][];
+            for (var s = 0; s < setCount; s++)
+            {
+                var n = BinaryPrimitives.ReadUInt16LittleEndian(meta[position..]);
+                position += 2;
+                sets[s] = new string[n];
+                for (var r = 0; r < n; r++)
+                {
+                    sets[s][r] = ReadString(meta, ref position);
+                }
+            }
+
+            return (purposes, sets);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            throw Corrupt(path, "metadata block is truncated");
+        }
+    }
+
+    private static string ReadString(ReadOnlySpan<byte> meta, ref int position)
+    {
+        var length = BinaryPrimitives.ReadUInt16LittleEndian(meta[position..]);
+        position += 2;
+        var value = Encoding.UTF8.GetString(meta.Slice(position, length));
+        position += length;
+        return value;
+    }
+
+    private static DataFileException Corrupt(string path, string problem) => new(path, 0, 0, $"compiled snapshot refused: {problem}");
+}
