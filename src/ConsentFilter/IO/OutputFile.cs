@@ -1,6 +1,6 @@
 namespace ConsentFilter.IO;
 
-/// <summary>An output that is either an atomically committed file or standard output (<c>-</c>).</summary>
+/// <summary>An output that is either an atomically committed file (compressed by extension) or standard output (<c>-</c>).</summary>
 internal sealed class OutputFile : IAsyncDisposable
 {
     private readonly AtomicFile? _file;
@@ -20,13 +20,8 @@ internal sealed class OutputFile : IAsyncDisposable
             return new OutputFile(null, new BufferedStream(Console.OpenStandardOutput(), 1 << 20));
         }
 
-        if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".zst", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new NotSupportedException($"{path}: compressed outputs are not supported yet");
-        }
-
         var file = AtomicFile.Create(path);
-        return new OutputFile(file, file.Stream);
+        return new OutputFile(file, Compression.OpenWrite(file.Stream, path));
     }
 
     internal async Task CommitAsync(CancellationToken cancellationToken)
@@ -37,6 +32,12 @@ internal sealed class OutputFile : IAsyncDisposable
             return;
         }
 
+        if (!ReferenceEquals(Stream, _file.Stream))
+        {
+            // Writes the compressed trailer; the file itself stays open for the commit to flush and rename.
+            await Stream.DisposeAsync().ConfigureAwait(false);
+        }
+
         await _file.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -44,6 +45,7 @@ internal sealed class OutputFile : IAsyncDisposable
     {
         if (_file is not null)
         {
+            // Not committed: the temporary file is deleted; nothing reaches the final path.
             await _file.DisposeAsync().ConfigureAwait(false);
         }
         else

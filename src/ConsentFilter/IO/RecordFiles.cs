@@ -1,6 +1,6 @@
 namespace ConsentFilter.IO;
 
-/// <summary>Opens record inputs by name: <c>-</c> is standard input; compressed names are refused until supported.</summary>
+/// <summary>Opens record inputs by name: <c>-</c> is standard input; <c>.gz</c> and <c>.zst</c> are decompressed with truncation detected.</summary>
 internal static class RecordFiles
 {
     internal const string StandardStream = "-";
@@ -12,12 +12,7 @@ internal static class RecordFiles
             return new NonClosingStream(Console.OpenStandardInput(1 << 16));
         }
 
-        if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".zst", StringComparison.OrdinalIgnoreCase))
-        {
-            // Fail closed: .NET's GZipStream accepts a truncated file silently; compressed inputs arrive with checked readers.
-            throw new NotSupportedException($"{path}: compressed record files are not supported yet; decompress to a pipe with --records -");
-        }
-
-        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        return Compression.OpenRead(file, path);
     }
 }
