@@ -50,6 +50,39 @@ internal sealed class BatchProcessor
             ref readonly var entry = ref batch.Lines[i];
             batch.Outcomes[i] = Decide(batch, entry, counts);
         }
+
+        CompactKept(batch);
+    }
+
+    /// <summary>
+    /// Moves the kept lines, each followed by one LF, to the front of the batch buffer so the writer needs one write.
+    /// </summary>
+    /// <remarks>
+    /// In place and safe: the bytes written for a line never reach past that line's own end (its LF, CR, or the spare
+    /// byte the splitter leaves after a last line without LF), so no line not yet moved is overwritten.
+    /// </remarks>
+    private static void CompactKept(LineBatch batch)
+    {
+        var buffer = batch.Buffer;
+        var written = 0;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (batch.Outcomes[i].Kind != LineOutcomeKind.Kept)
+            {
+                continue;
+            }
+
+            var entry = batch.Lines[i];
+            if (written != entry.Offset)
+            {
+                buffer.AsSpan(entry.Offset, entry.Length).CopyTo(buffer.AsSpan(written));
+            }
+
+            buffer[written + entry.Length] = (byte)'\n';
+            written += entry.Length + 1;
+        }
+
+        batch.KeptLength = written;
     }
 
     private LineOutcome Decide(LineBatch batch, in LineEntry entry, RunCounts counts)

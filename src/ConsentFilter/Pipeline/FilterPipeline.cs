@@ -126,7 +126,10 @@ internal sealed class FilterPipeline
         await foreach (var batch in order.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             await batch.Processed.WaitAsync(cancellationToken).ConfigureAwait(false);
-            await WriteKeptAsync(batch, kept, cancellationToken).ConfigureAwait(false);
+            if (batch.KeptLength > 0)
+            {
+                await kept.WriteAsync(batch.Buffer.AsMemory(0, batch.KeptLength), cancellationToken).ConfigureAwait(false);
+            }
             if (rejections is not null && batch.Rejections is { WrittenCount: > 0 } r)
             {
                 await rejections.WriteAsync(r.WrittenMemory, cancellationToken).ConfigureAwait(false);
@@ -141,54 +144,6 @@ internal sealed class FilterPipeline
             batch.Release();
         }
     }
-
-    /// <summary>Writes kept lines as runs of contiguous bytes; a line without a plain LF gets one appended.</summary>
-    private static async ValueTask WriteKeptAsync(LineBatch batch, Stream kept, CancellationToken cancellationToken)
-    {
-        var buffer = batch.Buffer;
-        int runStart = 0, runEnd = 0;
-        for (var i = 0; i < batch.Count; i++)
-        {
-            if (batch.Outcomes[i].Kind != LineOutcomeKind.Kept)
-            {
-                continue;
-            }
-
-            var entry = batch.Lines[i];
-            if ((entry.Flags & LineFlags.PlainLf) != 0)
-            {
-                if (runEnd > runStart && entry.Offset == runEnd)
-                {
-                    runEnd = entry.Offset + entry.Length + 1;
-                    continue;
-                }
-
-                await FlushRunAsync().ConfigureAwait(false);
-                runStart = entry.Offset;
-                runEnd = entry.Offset + entry.Length + 1;
-                continue;
-            }
-
-            // CRLF or last line without LF: write the content and a normalized LF.
-            await FlushRunAsync().ConfigureAwait(false);
-            await kept.WriteAsync(buffer.AsMemory(entry.Offset, entry.Length), cancellationToken).ConfigureAwait(false);
-            await kept.WriteAsync(s_newline, cancellationToken).ConfigureAwait(false);
-        }
-
-        await FlushRunAsync().ConfigureAwait(false);
-
-        async ValueTask FlushRunAsync()
-        {
-            if (runEnd > runStart)
-            {
-                await kept.WriteAsync(buffer.AsMemory(runStart, runEnd - runStart), cancellationToken).ConfigureAwait(false);
-            }
-
-            runStart = runEnd = 0;
-        }
-    }
-
-    private static readonly ReadOnlyMemory<byte> s_newline = "\n"u8.ToArray();
 
     /// <summary>Keeps the first real failure of any stage and cancels the others.</summary>
     private sealed class FirstFailure(CancellationTokenSource stop)

@@ -41,6 +41,9 @@ internal sealed class LineBatch
 
     internal RunCounts Counts { get; } = new();
 
+    /// <summary>Bytes of kept lines (each ending in LF) at the front of <see cref="Buffer"/>, after a worker compacted them.</summary>
+    internal int KeptLength { get; set; }
+
     /// <summary>Completes when a worker has decided every line, or faults with the worker's exception.</summary>
     internal Task Processed => _processed.Task;
 
@@ -99,16 +102,13 @@ internal sealed class LineBatch
 /// <param name="Offset">Start of the content in the buffer.</param>
 /// <param name="Length">Length of the content, without the line ending.</param>
 /// <param name="LineNumber">1-based physical line number in its input.</param>
-/// <param name="Flags">Line-ending facts and the too-long marker.</param>
+/// <param name="Flags">The too-long marker.</param>
 internal readonly record struct LineEntry(int Offset, int Length, long LineNumber, LineFlags Flags);
 
 [Flags]
 internal enum LineFlags : byte
 {
     None = 0,
-
-    /// <summary>The content is followed by exactly <c>\n</c> in the buffer, so content + 1 byte can be written as is.</summary>
-    PlainLf = 1,
 
     /// <summary>The line exceeded the maximum length; its bytes were skipped, not kept.</summary>
     TooLong = 2,

@@ -164,11 +164,7 @@ internal sealed class LineSplitter
             length--;
         }
 
-        var flags = endsWithLf && !hasCr ? LineFlags.PlainLf : LineFlags.None;
-        if (length > _maxLineLength)
-        {
-            flags = LineFlags.TooLong;
-        }
+        var flags = length > _maxLineLength ? LineFlags.TooLong : LineFlags.None;
 
         batch.Add(new LineEntry(offset, length, _lineNumber, flags));
     }
