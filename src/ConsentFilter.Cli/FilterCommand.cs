@@ -13,7 +13,7 @@ internal static class FilterCommand
     {
         var records = new Option<string[]>("--records")
         {
-            Description = "JSON Lines record files (several allowed; - is standard input).",
+            Description = "JSON Lines record files, .gz/.zst decompressed (several allowed, globs like shards/*.jsonl.zst; - is standard input).",
             Required = true,
             AllowMultipleArgumentsPerToken = true,
             HelpName = "PATH",
@@ -60,7 +60,16 @@ internal static class FilterCommand
                 options.SubjectFields.Add(field);
             }
 
-            var inputs = parse.GetValue(records)!;
+            string[] inputs;
+            try
+            {
+                inputs = [.. ConsentFilter.IO.InputPaths.Expand(parse.GetValue(records)!)];
+            }
+            catch (FileNotFoundException e)
+            {
+                throw new UsageException(e.Message);
+            }
+
             var outputs = new FilterFileOutputs(parse.GetValue(output)!, parse.GetValue(rejected), parse.GetValue(quarantine), parse.GetValue(report));
             CheckPaths(inputs, outputs);
 
