@@ -26,10 +26,18 @@ public sealed class ConsentSnapshot : IConsentSnapshot
 
     /// <summary>Loads a consent CSV for the given purposes (SPEC 2.2).</summary>
     /// <exception cref="DataFileException">The file is unreadable or invalid; the message names file, line and column.</exception>
-    public static ConsentSnapshot LoadCsv(string path, IReadOnlyList<string> purposes, DateTimeOffset? asOf = null) =>
+    public static ConsentSnapshot LoadCsv(string path, IReadOnlyList<string> purposes) => ConsentCsvLoader.LoadFile(path, purposes, null);
+
+    /// <summary>Loads a consent CSV for the given purposes with an explicit as-of time (null: the newest <c>updated_at</c>).</summary>
+    /// <exception cref="DataFileException">The file is unreadable or invalid; the message names file, line and column.</exception>
+    public static ConsentSnapshot LoadCsv(string path, IReadOnlyList<string> purposes, DateTimeOffset? asOf) =>
         ConsentCsvLoader.LoadFile(path, purposes, asOf);
 
     /// <summary>Loads a consent CSV from a stream (SPEC 2.2).</summary>
-    public static ConsentSnapshot LoadCsv(Stream csv, string displayName, IReadOnlyList<string> purposes, DateTimeOffset? asOf = null) =>
+    public static ConsentSnapshot LoadCsv(Stream csv, string displayName, IReadOnlyList<string> purposes) =>
+        ConsentCsvLoader.Load(csv, displayName, purposes, null);
+
+    /// <summary>Loads a consent CSV from a stream with an explicit as-of time (null: the newest <c>updated_at</c>).</summary>
+    public static ConsentSnapshot LoadCsv(Stream csv, string displayName, IReadOnlyList<string> purposes, DateTimeOffset? asOf) =>
         ConsentCsvLoader.Load(csv, displayName, purposes, asOf);
 }
