@@ -616,6 +616,7 @@ public class ConsentCsvLoaderTests
 
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), snapshot.Info.Sha256);
         Assert.Equal(users, snapshot.Info.Users);
+        Assert.Equal(ConsentState.Granted, TestData.User(snapshot, $"user-{users - 1}").States[0]);
     }
 
     /// <summary>Hands out at most one byte per read.</summary>

@@ -108,6 +108,32 @@ public class LineSplitterTests
     public async Task DecideAsync_BlankLastLineWithoutLf_Skipped(string blank) =>
         Assert.Single(await Decide(Record + "\n" + blank));
 
+    [Theory]
+    [InlineData("\f")]
+    [InlineData("\v")]
+    [InlineData("\u00a0")]
+    [InlineData(" \u2028 ")]
+    public async Task DecideAsync_OtherWhitespaceOnlyLine_NotBlankButInvalidJson(string line)
+    {
+        var results = await Decide(Record + "\n" + line + "\n" + Record);
+
+        Assert.Equal([MalformedKind.None, MalformedKind.InvalidJson, MalformedKind.None], results.Select(r => r.Error));
+    }
+
+    [Theory]
+    [InlineData(0, RecordOutcome.Kept)]
+    [InlineData(1, RecordOutcome.Quarantined)]
+    public async Task DecideAsync_LineAtMaxLengthNeedingBufferGrowth_BoundaryExact(int over, RecordOutcome expected)
+    {
+        const int max = 10_000;
+        var prefix = "{\"user_id\":\"u1\",\"t\":\"";
+        var line = prefix + new string('x', max - prefix.Length - 2 + over) + "\"}";
+        var results = await Decide(Record + "\r\n" + line + "\r\n" + Record + "\r\n" + line, Filter(maxLineLength: max, batchBytes: 4096));
+
+        Assert.Equal([RecordOutcome.Kept, expected, RecordOutcome.Kept, expected], results.Select(r => r.Outcome));
+        Assert.Equal([1L, 2L, 3L, 4L], results.Select(r => r.LineNumber));
+    }
+
     [Fact]
     public async Task DecideAsync_EmptyInput_NoRecords() => Assert.Empty(await Decide(string.Empty));
 

@@ -196,6 +196,8 @@ public class JsonLineParserTests
     [InlineData("{\"meta\":{\"author\":\"u1\"},\"meta\":{\"other\":1}}")]
     [InlineData("{\"meta\":{\"author\":\"u1\",\"author\":\"u2\"}}")]
     [InlineData("{\"meta\":{\"author\":\"u1\",\"author\":\"u1\"}}")]
+    [InlineData("{\"meta\":{\"author\":\"u1\"},\"meta\":5}")]
+    [InlineData("{\"meta\":5,\"meta\":{\"author\":\"u1\"}}")]
     public void Parse_DuplicateKeyAlongDottedPath_DuplicateKey(string line) =>
         Assert.Equal(MalformedKind.DuplicateKey, Parse(line, new FieldPaths("meta.author", "region", "id", ["recipients"])));
 
