@@ -180,6 +180,9 @@ public class ConsentCsvLoaderTests
     [InlineData("2024-05-01T12:00:00.5Z", "2024-05-01T12:00:00.5+00:00")]
     [InlineData("2024-05-01T12:00:00.1234567Z", "2024-05-01T12:00:00.1234567+00:00")]
     [InlineData("2024-05-01T12:00:00.250+01:00", "2024-05-01T11:00:00.25+00:00")]
+    [InlineData("2024-05-01T12:00:00.123456789Z", "2024-05-01T12:00:00.1234567+00:00")]
+    [InlineData("2024-05-01T14:00:00.12345678+02:00", "2024-05-01T12:00:00.1234567+00:00")]
+    [InlineData("\"2024-05-01T12:00:00,5Z\"", "2024-05-01T12:00:00.5+00:00")]
     [InlineData(" 2024-05-01T12:00:00Z ", "2024-05-01T12:00:00+00:00")]
     public void LoadCsv_Iso8601UpdatedAt_ParsedAsUtcInstant(string cell, string expected)
     {
@@ -198,6 +201,8 @@ public class ConsentCsvLoaderTests
     [InlineData("2024/05/01")]
     [InlineData("1714564800")]
     [InlineData("2024-05-01T12:00:00+25:00")]
+    [InlineData("2024-05-01T12:00:00.123456789x")]
+    [InlineData("2024-05-01T12:00:00.1234567890123456789012345678901234567890123456789012345678901234567890Z")]
     public void LoadCsv_InvalidUpdatedAt_ErrorNamesFileLineColumn(string cell)
     {
         var e = LoadFails("user_id,updated_at,ai_training\nu1,2024-01-01,granted\nu2," + cell + ",granted\n");
