@@ -106,6 +106,23 @@ public class JurisdictionTableTests
     }
 
     [Fact]
+    public void Load_Utf8BomBeforeHeader_HeaderStillRecognised()
+    {
+        var table = JurisdictionTable.Load([0xEF, 0xBB, 0xBF, .. "code,regime\nDE,opt-in\n"u8], TestData.TableName);
+
+        Assert.Equal(["DE"], table.Rows.Keys);
+    }
+
+    [Fact]
+    public void Load_InvalidUtf8_ErrorNamesFileAndLine()
+    {
+        var e = Assert.Throws<DataFileException>(() => JurisdictionTable.Load([.. "code,regime\nDE,opt-in\nFR,opt-in,\""u8, 0xFF, .. "\"\n"u8], TestData.TableName));
+
+        Assert.Equal(3, e.Line);
+        Assert.StartsWith($"{TestData.TableName}:3: ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Load_EmptyCode_Error() => Assert.Equal(2, LoadFails("code,regime\n ,opt-in\n").Line);
 
     [Fact]
