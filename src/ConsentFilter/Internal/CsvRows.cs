@@ -5,8 +5,9 @@ namespace ConsentFilter.Internal;
 
 /// <summary>Reads an RFC 4180 CSV file with Sep, yielding each non-blank row's fields and line number.</summary>
 /// <remarks>
-/// Decoding is strict UTF-8: an invalid byte is a load error, never a U+FFFD that could merge two ids.
-/// Field count is checked by the callers so the error can name the file and line.
+/// Decoding is strict UTF-8: an invalid byte is a load error, never a U+FFFD that could merge two ids. The bytes are
+/// checked as they are read, so the error names the line of the invalid byte (the decoder reads ahead by whole buffers
+/// and cannot tell). Field count is checked by the callers so the error can name the file and line.
 /// Blank lines (a single empty field) are skipped: they carry no row.
 /// </remarks>
 internal static class CsvRows
@@ -16,7 +17,8 @@ internal static class CsvRows
     internal static IEnumerable<Row> Read(Stream stream, string displayName)
     {
         var encoding = new UTF8Encoding(encoderShouldEmitUTF8Identifier: true, throwOnInvalidBytes: true);
-        using var text = new StreamReader(stream, encoding, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16, leaveOpen: true);
+        using var checkedStream = new Utf8CheckingStream(stream, displayName);
+        using var text = new StreamReader(checkedStream, encoding, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16, leaveOpen: true);
         var options = new SepReaderOptions(Sep.New(',')) with
         {
             HasHeader = false,
@@ -36,7 +38,8 @@ internal static class CsvRows
                 }
 
                 var current = reader.Current;
-                lastLine = current.LineNumberFrom;
+                // Sep reports the first row as starting on line 2 when it has no header row; it starts on line 1.
+                lastLine = current.RowIndex == 0 ? 1 : current.LineNumberFrom;
                 if (current.ColCount == 1 && current[0].Span.IsEmpty)
                 {
                     continue;
@@ -48,7 +51,7 @@ internal static class CsvRows
                     fields[i] = current[i].ToString();
                 }
 
-                row = new Row(current.LineNumberFrom, fields);
+                row = new Row(lastLine, fields);
             }
             catch (DecoderFallbackException e)
             {
@@ -69,5 +72,109 @@ internal static class CsvRows
         {
             throw new DataFileException(displayName, 1, 0, "invalid UTF-8 (the file must be UTF-8 encoded)", e);
         }
+    }
+
+    /// <summary>Passes bytes through, failing at the first byte that is not UTF-8 with the line it is on.</summary>
+    private sealed class Utf8CheckingStream(Stream inner, string displayName) : Stream
+    {
+        private readonly byte[] _pending = new byte[4];
+        private int _pendingCount;
+        private long _line = 1;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = inner.Read(buffer);
+            Check(buffer[..n]);
+            return n;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            Check(buffer.Span[..n]);
+            return n;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        private void Check(ReadOnlySpan<byte> chunk)
+        {
+            if (chunk.IsEmpty)
+            {
+                if (_pendingCount > 0)
+                {
+                    throw Invalid();
+                }
+
+                return;
+            }
+
+            // Finish a sequence split across reads, one byte at a time.
+            while (_pendingCount > 0 && !chunk.IsEmpty)
+            {
+                _pending[_pendingCount++] = chunk[0];
+                chunk = chunk[1..];
+                var status = Rune.DecodeFromUtf8(_pending.AsSpan(0, _pendingCount), out _, out _);
+                if (status == System.Buffers.OperationStatus.InvalidData)
+                {
+                    throw Invalid();
+                }
+
+                if (status == System.Buffers.OperationStatus.Done)
+                {
+                    _pendingCount = 0;
+                }
+            }
+
+            while (!chunk.IsEmpty)
+            {
+                var nonAscii = chunk.IndexOfAnyExceptInRange((byte)0, (byte)0x7F);
+                var ascii = nonAscii < 0 ? chunk : chunk[..nonAscii];
+                _line += ascii.Count((byte)'\n');
+                if (nonAscii < 0)
+                {
+                    return;
+                }
+
+                chunk = chunk[nonAscii..];
+                switch (Rune.DecodeFromUtf8(chunk, out _, out var consumed))
+                {
+                    case System.Buffers.OperationStatus.Done:
+                        chunk = chunk[consumed..];
+                        break;
+                    case System.Buffers.OperationStatus.NeedMoreData:
+                        chunk.CopyTo(_pending);
+                        _pendingCount = chunk.Length;
+                        return;
+                    default:
+                        throw Invalid();
+                }
+            }
+        }
+
+        private DataFileException Invalid() => new(displayName, _line, 0, "invalid UTF-8 (the file must be UTF-8 encoded)");
     }
 }
