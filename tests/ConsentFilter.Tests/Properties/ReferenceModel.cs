@@ -1,0 +1,107 @@
+using ConsentFilter.Consent;
+using ConsentFilter.Jurisdictions;
+
+namespace ConsentFilter.Tests.Properties;
+
+/// <summary>
+/// SPEC 2.2, 2.3 and 3 written again, as plainly as possible, over the model of a <see cref="Scenario"/> (not its CSV),
+/// so the properties can say what each record's fate must be without asking the code under test.
+/// </summary>
+public sealed class ReferenceModel
+{
+    private readonly Dictionary<string, Merged> _users = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Regime> _table = new(StringComparer.Ordinal);
+    private readonly Regime _default;
+
+    public ReferenceModel(Scenario scenario)
+    {
+        // SPEC 2.2: the rows that count are the latest dated ones plus every undated one; they merge most restrictively.
+        foreach (var group in scenario.Rows.GroupBy(r => r.UserId, StringComparer.Ordinal))
+        {
+            var latest = group.Where(r => r.UpdatedAt is not null).Select(r => r.UpdatedAt!.Value).DefaultIfEmpty().Max();
+            var counted = group.Where(r => r.UpdatedAt is null || r.UpdatedAt.Value == latest).ToList();
+            _users[group.Key] = new Merged(
+                counted.Max(r => r.State),
+                counted.Any(r => r.Gpc),
+                counted.Any(r => r.Minor),
+                [.. counted.Select(r => r.Region.Trim().ToUpperInvariant()).Where(r => r.Length > 0).Distinct()]);
+        }
+
+        // SPEC 2.3: a code listed twice keeps its most restrictive regime; no '*' row means excluded.
+        foreach (var row in scenario.Table)
+        {
+            var code = row.Code.Trim().ToUpperInvariant();
+            _table[code] = _table.TryGetValue(code, out var existing) && existing > row.Regime ? existing : row.Regime;
+        }
+
+        _default = _table.TryGetValue("*", out var star) ? star : Regime.Excluded;
+    }
+
+    /// <summary>The report name of the reason the record is dropped, or null when it is kept.</summary>
+    public string? DropReason(RecordLine line)
+    {
+        if (line.Class != LineClass.Decided)
+        {
+            throw new ArgumentException("only decided lines have a verdict", nameof(line));
+        }
+
+        var recordRegion = line.Region?.Trim().ToUpperInvariant();
+        foreach (var subject in new[] { line.Author! }.Concat(line.CoSubjects))
+        {
+            if (Decide(subject, recordRegion) is { } reason)
+            {
+                return reason;
+            }
+        }
+
+        return null;
+    }
+
+    private string? Decide(string userId, string? recordRegion)
+    {
+        if (!_users.TryGetValue(userId, out var user))
+        {
+            return "unknown_user";
+        }
+
+        if (user.Minor)
+        {
+            return "minor";
+        }
+
+        var regions = user.HomeRegions.ToList();
+        if (recordRegion is not null)
+        {
+            regions.Add(recordRegion);
+        }
+
+        var regime = regions.Count == 0 ? _default : regions.Max(Resolve);
+        return regime switch
+        {
+            Regime.Excluded => "region_excluded",
+            _ when user.State == ConsentState.Denied => "opted_out",
+            Regime.OptIn when user.State != ConsentState.Granted => "no_opt_in",
+            Regime.OptOut when user.State == ConsentState.Unset && user.Gpc => "gpc_opt_out",
+            _ => null,
+        };
+    }
+
+    /// <summary>Exact code, then the country of a subdivision, then '*'; the empty code matches nothing.</summary>
+    private Regime Resolve(string code)
+    {
+        if (code.Length == 0)
+        {
+            return _default;
+        }
+
+        if (_table.TryGetValue(code, out var regime))
+        {
+            return regime;
+        }
+
+        var dash = code.IndexOf('-', StringComparison.Ordinal);
+        return dash > 0 && _table.TryGetValue(code[..dash], out regime) ? regime : _default;
+    }
+
+    private sealed record Merged(ConsentState State, bool Gpc, bool Minor, string[] HomeRegions);
+}
