@@ -22,7 +22,10 @@ public static class CliProcess
     public static string CliDll { get; } = FindCliDll();
 
     /// <summary>Runs <c>dotnet ConsentFilter.Cli.dll args</c> in <paramref name="workingDirectory"/> and waits for it.</summary>
-    public static async Task<CliResult> RunAsync(string workingDirectory, params string[] args)
+    public static Task<CliResult> RunAsync(string workingDirectory, params string[] args) => RunAsync(workingDirectory, args, stdin: null);
+
+    /// <summary>Runs the CLI with <paramref name="stdin"/> (UTF-8) as its standard input.</summary>
+    public static async Task<CliResult> RunAsync(string workingDirectory, string[] args, string? stdin)
     {
         var start = new ProcessStartInfo(DotnetHost())
         {
@@ -44,9 +47,14 @@ public static class CliProcess
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
-        process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(stdin));
+        }
+
+        process.StandardInput.Close();
         using var timeout = new CancellationTokenSource(s_timeout);
         try
         {

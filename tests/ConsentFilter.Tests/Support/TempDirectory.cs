@@ -32,7 +32,7 @@ public sealed class TempDirectory : IDisposable
 
     /// <summary>Names of the files in the directory (not recursive), sorted, including hidden ones.</summary>
     public string[] FileNames() =>
-        [.. Directory.EnumerateFiles(Path).Select(p => System.IO.Path.GetFileName(p)!).Order(StringComparer.Ordinal)];
+        [.. Directory.EnumerateFiles(Path, "*", new EnumerationOptions { AttributesToSkip = 0 }).Select(p => System.IO.Path.GetFileName(p)!).Order(StringComparer.Ordinal)];
 
     public void Dispose()
     {
