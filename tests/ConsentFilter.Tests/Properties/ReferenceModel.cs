@@ -12,9 +12,12 @@ public sealed class ReferenceModel
     private readonly Dictionary<string, Merged> _users = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Regime> _table = new(StringComparer.Ordinal);
     private readonly Regime _default;
+    private readonly bool _unknownAsUnset;
 
     public ReferenceModel(Scenario scenario)
     {
+        _unknownAsUnset = scenario.UnknownAsUnset;
+
         // SPEC 2.2: the rows that count are the latest dated ones plus every undated one; they merge most restrictively.
         foreach (var group in scenario.Rows.GroupBy(r => r.UserId, StringComparer.Ordinal))
         {
@@ -61,7 +64,13 @@ public sealed class ReferenceModel
     {
         if (!_users.TryGetValue(userId, out var user))
         {
-            return "unknown_user";
+            // SPEC 3 step 1: by option, an unknown user is judged as unset with no home region.
+            if (!_unknownAsUnset)
+            {
+                return "unknown_user";
+            }
+
+            user = new Merged(ConsentState.Unset, false, false, []);
         }
 
         if (user.Minor)

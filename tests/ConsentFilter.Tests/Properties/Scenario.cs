@@ -69,12 +69,14 @@ public sealed record Scenario(
     bool QuoteAll,
     IReadOnlyList<TableRow> Table,
     bool TableHeader,
-    IReadOnlyList<InputFile> Inputs)
+    IReadOnlyList<InputFile> Inputs,
+    bool UnknownAsUnset = false)
 {
     public const string Purpose = "ai_training";
 
     /// <summary>Lines longer than this (without the ending) are <c>line_too_long</c> in every run of the properties.</summary>
-    public const int MaxLineLength = 2048;
+    /// <remarks>Above the 4096-byte batches of the properties, so long legal lines make the splitter grow its buffer.</remarks>
+    public const int MaxLineLength = 9000;
 
     private static readonly string[] s_columns = ["user_id", "region", "ai_training", "gpc", "minor", "updated_at", "note"];
 
@@ -148,13 +150,16 @@ public sealed record Scenario(
         using var consent = new MemoryStream(ConsentCsv());
         var snapshot = ConsentSnapshot.LoadCsv(consent, "consent.csv", [Purpose]);
         var table = JurisdictionTable.Load(TableCsv(), "jurisdictions.csv");
-        return new ConsentPolicy(snapshot, table, Purpose);
+        return new ConsentPolicy(snapshot, table, Purpose, UnknownUsers);
     }
 
-    public static ConsentFilterOptions Options(int degreeOfParallelism, int batchBytes, int channelCapacity = 8)
+    public UnknownUserPolicy UnknownUsers => UnknownAsUnset ? UnknownUserPolicy.TreatAsUnset : UnknownUserPolicy.Drop;
+
+    public ConsentFilterOptions Options(int degreeOfParallelism, int batchBytes, int channelCapacity = 8)
     {
         var options = new ConsentFilterOptions
         {
+            UnknownUsers = UnknownUsers,
             MaxDegreeOfParallelism = degreeOfParallelism,
             BatchBytes = batchBytes,
             ChannelCapacity = channelCapacity,
@@ -172,6 +177,7 @@ public sealed record Scenario(
     public override string ToString()
     {
         var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"unknown users: {UnknownUsers}\n");
         text.Append("--- consent.csv ---\n").Append(Encoding.UTF8.GetString(ConsentCsv()));
         text.Append("--- jurisdictions.csv ---\n").Append(Encoding.UTF8.GetString(TableCsv()));
         for (var i = 0; i < Inputs.Count; i++)
