@@ -58,15 +58,19 @@ public sealed partial class RecordFilterProperties
         var expectedKept = new MemoryStream();
         var expectedDrops = new Dictionary<string, long>(StringComparer.Ordinal);
         var expectedErrors = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var line in scenario.Inputs.SelectMany(i => i.PhysicalLines))
+        var expectedRejections = new List<string>();
+        var expectedQuarantine = new List<string>();
+        foreach (var (line, file, number) in scenario.Inputs.SelectMany((input, i) => input.PhysicalLines.Select((line, n) => (line, InputName(i), n + 1))))
         {
             switch (line.Class)
             {
                 case LineClass.Malformed:
                     expectedErrors[line.Error!] = expectedErrors.GetValueOrDefault(line.Error!) + 1;
+                    expectedQuarantine.Add($"{file}:{number}:{line.Error} {QuarantinedRaw(line)}");
                     break;
-                case LineClass.Decided when model.DropReason(line) is { } reason:
-                    expectedDrops[reason] = expectedDrops.GetValueOrDefault(reason) + 1;
+                case LineClass.Decided when model.Verdict(line) is { } verdict:
+                    expectedDrops[verdict.Reason] = expectedDrops.GetValueOrDefault(verdict.Reason) + 1;
+                    expectedRejections.Add($"{file}:{number}:{verdict.Reason} subject {verdict.Subject} {Sha256Hex(verdict.UserId)}");
                     break;
                 case LineClass.Decided:
                     expectedKept.Write(line.Content);
@@ -84,7 +88,23 @@ public sealed partial class RecordFilterProperties
         Assert.Equal(
             MalformedKindNames.All.Select(k => $"{k.ToName()}={expectedErrors.GetValueOrDefault(k.ToName())}"),
             MalformedKindNames.All.Select(k => $"{k.ToName()}={run.Report.Totals.Quarantined(k)}"));
+
+        // The audit trail names the first failing subject and hashes its exact id; the quarantine keeps the raw line.
+        Assert.Equal(expectedRejections, ReadLog(run.Rejections, e =>
+            $"{e.GetProperty("file").GetString()}:{e.GetProperty("line").GetInt64()}:{e.GetProperty("reason").GetString()} subject {e.GetProperty("subject_index").GetInt32()} {e.GetProperty("user_sha256").GetString()}"));
+        Assert.Equal(expectedQuarantine, ReadLog(run.Quarantine, e =>
+            $"{e.GetProperty("file").GetString()}:{e.GetProperty("line").GetInt64()}:{e.GetProperty("error").GetString()} " +
+            (e.TryGetProperty("raw", out var raw) ? "raw " + raw.GetString()
+                : e.TryGetProperty("raw_base64", out var base64) ? "base64 " + base64.GetString()
+                : e.TryGetProperty("raw_omitted", out var omitted) && omitted.GetBoolean() ? "omitted" : "?")));
     }
+
+    private static string QuarantinedRaw(RecordLine line) =>
+        line.Error == "line_too_long" ? "omitted"
+        : line.Error == "invalid_utf8" ? "base64 " + Convert.ToBase64String(line.Content)
+        : "raw " + Encoding.UTF8.GetString(line.Content);
+
+    private static string Sha256Hex(string userId) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(userId)));
 
     [Property(MaxTest = 80, Arbitrary = [typeof(Arbitraries)])]
     public async Task RunAsync_ConsentOrRegimeMadeMoreRestrictive_NeverKeepsAnExtraRecord(Tightening tightening)
@@ -373,7 +393,8 @@ public sealed partial class RecordFilterProperties
             from inputCount in Gen.Frequency((3, Gen.Constant(1)), (2, Gen.Constant(2)), (1, Gen.Constant(3)))
             from inputs in Gen.ArrayOf(InputGen, inputCount)
             from unknownAsUnset in Gen.Frequency((4, Gen.Constant(false)), (1, Gen.Constant(true)))
-            select new Scenario(rows, columns, quoteAll, table, header, inputs, unknownAsUnset);
+            from csvBom in Gen.Frequency((4, Gen.Constant(false)), (1, Gen.Constant(true)))
+            select new Scenario(rows, columns, quoteAll, table, header, inputs, unknownAsUnset, csvBom);
 
         private static Gen<ConsentRow[]> SnapshotGen =>
             from users in Gen.SubListOf(s_snapshotUsers)

@@ -41,7 +41,10 @@ public sealed class ReferenceModel
     }
 
     /// <summary>The report name of the reason the record is dropped, or null when it is kept.</summary>
-    public string? DropReason(RecordLine line)
+    public string? DropReason(RecordLine line) => Verdict(line)?.Reason;
+
+    /// <summary>Why the record is dropped and which subject failed first (0 = author, then 1-based co-subjects), or null when kept.</summary>
+    public (string Reason, int Subject, string UserId)? Verdict(RecordLine line)
     {
         if (line.Class != LineClass.Decided)
         {
@@ -49,11 +52,12 @@ public sealed class ReferenceModel
         }
 
         var recordRegion = line.Region?.Trim().ToUpperInvariant();
-        foreach (var subject in new[] { line.Author! }.Concat(line.CoSubjects))
+        string[] subjects = [line.Author!, .. line.CoSubjects];
+        for (var i = 0; i < subjects.Length; i++)
         {
-            if (Decide(subject, recordRegion) is { } reason)
+            if (Decide(subjects[i], recordRegion) is { } reason)
             {
-                return reason;
+                return (reason, i, subjects[i]);
             }
         }
 

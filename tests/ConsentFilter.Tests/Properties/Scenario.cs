@@ -70,7 +70,8 @@ public sealed record Scenario(
     IReadOnlyList<TableRow> Table,
     bool TableHeader,
     IReadOnlyList<InputFile> Inputs,
-    bool UnknownAsUnset = false)
+    bool UnknownAsUnset = false,
+    bool CsvBom = false)
 {
     public const string Purpose = "ai_training";
 
@@ -119,7 +120,7 @@ public sealed record Scenario(
             csv.Append(string.Join(',', ColumnOrder.Select(c => Cell(cells[c])))).Append(row.Spelling % 3 == 0 ? "\n" : "\r\n");
         }
 
-        return Encoding.UTF8.GetBytes(csv.ToString());
+        return CsvBom ? [0xEF, 0xBB, 0xBF, .. Encoding.UTF8.GetBytes(csv.ToString())] : Encoding.UTF8.GetBytes(csv.ToString());
     }
 
     public byte[] TableCsv()
@@ -177,7 +178,7 @@ public sealed record Scenario(
     public override string ToString()
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"unknown users: {UnknownUsers}\n");
+        text.Append(CultureInfo.InvariantCulture, $"unknown users: {UnknownUsers}, consent BOM: {CsvBom}\n");
         text.Append("--- consent.csv ---\n").Append(Encoding.UTF8.GetString(ConsentCsv()));
         text.Append("--- jurisdictions.csv ---\n").Append(Encoding.UTF8.GetString(TableCsv()));
         for (var i = 0; i < Inputs.Count; i++)
