@@ -22,7 +22,7 @@ public static class ConsoleApp
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            await stderr.WriteLineAsync($"consentfilter: error: {parse.Errors[0].Message} (see --help)").ConfigureAwait(false);
+            await stderr.WriteLineAsync($"consentfilter: error: {OneLine(parse.Errors[0].Message)} (see --help)").ConfigureAwait(false);
             return ExitCodes.UsageError;
         }
 
@@ -34,7 +34,7 @@ public static class ConsoleApp
         catch (Exception e)
         {
             var (code, message) = Describe(e, cancellationToken);
-            await stderr.WriteLineAsync($"consentfilter: error: {message}").ConfigureAwait(false);
+            await stderr.WriteLineAsync($"consentfilter: error: {OneLine(message)}").ConfigureAwait(false);
             return code;
         }
     }
@@ -49,6 +49,7 @@ public static class ConsoleApp
         _ => (ExitCodes.RuntimeFailure, $"{OneLine(e.Message)}; nothing was committed"),
     };
 
+    /// <summary>SPEC 5 allows one line on standard error: parser messages and echoed values (a quoted CSV cell) may hold line breaks.</summary>
     private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 
     /// <summary>The report's text when it is not written to a file: standard output, or standard error when data goes to standard output.</summary>
