@@ -31,6 +31,7 @@ internal static class FilterCommand
         var subjectFields = new Option<string[]>("--subject-field") { Description = "Co-subject field (repeatable); every co-subject must be allowed too.", HelpName = "F" };
         var idField = new Option<string>("--id-field") { Description = "Record id field echoed in the rejection log.", DefaultValueFactory = _ => ConsentFilterDefaults.IdField, HelpName = "F" };
         var maxLineLength = new Option<int>("--max-line-length") { Description = "Longest line in bytes; longer lines are quarantined.", DefaultValueFactory = _ => ConsentFilterDefaults.MaxLineLength, HelpName = "BYTES" };
+        var maxSubjects = new Option<int>("--max-subjects") { Description = "Most co-subjects per record; more is quarantined as too_many_subjects.", DefaultValueFactory = _ => ConsentFilterDefaults.MaxSubjects, HelpName = "N" };
         var maxSnapshotAge = new Option<string?>("--max-snapshot-age") { Description = "Refuse a snapshot older than this (e.g. 36h, 7d, or d.hh:mm:ss).", HelpName = "AGE" };
         var threads = new Option<int>("--threads") { Description = "Worker threads deciding records (output order is kept).", DefaultValueFactory = _ => Environment.ProcessorCount, HelpName = "N" };
         var hashKeyFile = new Option<string?>("--hash-key-file") { Description = $"File holding the HMAC key for user ids in the rejection log (or set {HashKeyEnvironmentVariable}). Without a key: plain SHA-256.", HelpName = "PATH" };
@@ -38,7 +39,7 @@ internal static class FilterCommand
         var command = new Command("filter", "Filter records against consent and write the kept ones byte for byte.\n\nExample:\n  consentfilter filter --records samples/records.jsonl --consent samples/consent.csv --jurisdictions samples/jurisdictions.csv --subject-field recipients --out out/kept.jsonl --rejected out/rejected.jsonl --quarantine out/quarantine.jsonl")
         {
             records, consent, jurisdictions, purpose, output, rejected, quarantine, report,
-            userField, regionField, subjectFields, idField, unknownUsers, maxLineLength, maxSnapshotAge, threads, hashKeyFile,
+            userField, regionField, subjectFields, idField, unknownUsers, maxLineLength, maxSubjects, maxSnapshotAge, threads, hashKeyFile,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -51,6 +52,7 @@ internal static class FilterCommand
                 IdField = parse.GetValue(idField)!,
                 UnknownUsers = CommonOptions.ParseUnknownUsers(parse.GetValue(unknownUsers)!),
                 MaxLineLength = parse.GetValue(maxLineLength),
+                MaxSubjects = parse.GetValue(maxSubjects),
                 MaxDegreeOfParallelism = parse.GetValue(threads),
                 MaxSnapshotAge = ParseAge(parse.GetValue(maxSnapshotAge)),
                 UserIdHashKey = ReadHashKey(parse.GetValue(hashKeyFile)),

@@ -25,6 +25,11 @@ public sealed class ConsentFilterOptions
     /// <value>The default is empty.</value>
     public IList<string> SubjectFields { get; } = [];
 
+    /// <summary>Most co-subjects one record may name; a record with more is quarantined as <c>too_many_subjects</c>.</summary>
+    /// <value>The default is 10000.</value>
+    /// <remarks>Bounds the work and memory one hostile record can cost.</remarks>
+    public int MaxSubjects { get; set; } = ConsentFilterDefaults.MaxSubjects;
+
     /// <summary>What happens to users the snapshot does not hold.</summary>
     /// <value>The default is <see cref="UnknownUserPolicy.Drop"/> (fail-closed).</value>
     public UnknownUserPolicy UnknownUsers { get; set; } = UnknownUserPolicy.Drop;
@@ -78,6 +83,9 @@ public static class ConsentFilterDefaults
 
     /// <summary>Default batch size (1 MiB).</summary>
     public const int BatchBytes = 1024 * 1024;
+
+    /// <summary>Default maximum number of co-subjects per record.</summary>
+    public const int MaxSubjects = 10_000;
 
     /// <summary>Default channel capacity in batches.</summary>
     public const int ChannelCapacity = 8;

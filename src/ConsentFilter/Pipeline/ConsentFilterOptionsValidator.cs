@@ -35,6 +35,11 @@ public sealed class ConsentFilterOptionsValidator : IValidateOptions<ConsentFilt
             problems.Add($"BatchBytes must be between 4096 and {256 * 1024 * 1024} (was {options.BatchBytes}).");
         }
 
+        if (options.MaxSubjects < 0)
+        {
+            problems.Add($"MaxSubjects must not be negative (was {options.MaxSubjects}).");
+        }
+
         if (options.ChannelCapacity < 1)
         {
             problems.Add($"ChannelCapacity must be at least 1 (was {options.ChannelCapacity}).");

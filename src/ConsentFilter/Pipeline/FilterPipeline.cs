@@ -24,7 +24,7 @@ internal sealed class FilterPipeline
     {
         _policy = policy;
         _options = options;
-        _paths = new FieldPaths(options.UserField, options.RegionField, options.IdField, [.. options.SubjectFields]);
+        _paths = new FieldPaths(options.UserField, options.RegionField, options.IdField, [.. options.SubjectFields], options.MaxSubjects);
     }
 
     internal async Task<RunCounts[]> RunAsync(

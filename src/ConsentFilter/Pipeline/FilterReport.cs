@@ -163,6 +163,7 @@ public sealed class FilterReport
         json.WriteEndArray();
         json.WriteString("unknown_users", Options.UnknownUsers == UnknownUserPolicy.Drop ? "drop" : "treat-as-unset");
         json.WriteNumber("max_line_length", Options.MaxLineLength);
+        json.WriteNumber("max_subjects", Options.MaxSubjects);
         json.WriteEndObject();
         json.WriteStartObject("tool");
         json.WriteString("name", "consentfilter");

@@ -162,7 +162,7 @@ public sealed class RecordFilter : IDisposable
     public async IAsyncEnumerable<RecordResult> DecideAsync(RecordInput input, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var paths = new FieldPaths(_options.UserField, _options.RegionField, _options.IdField, [.. _options.SubjectFields]);
+        var paths = new FieldPaths(_options.UserField, _options.RegionField, _options.IdField, [.. _options.SubjectFields], _options.MaxSubjects);
         var fields = new LineFields(paths);
         var decider = new RecordDecider(Policy);
         var stream = await input.OpenAsync(cancellationToken).ConfigureAwait(false);

@@ -12,8 +12,9 @@ internal sealed class FieldPaths
 
     private readonly List<Node> _nodes = [];
 
-    internal FieldPaths(string userField, string regionField, string idField, IReadOnlyList<string> subjectFields)
+    internal FieldPaths(string userField, string regionField, string idField, IReadOnlyList<string> subjectFields, int maxSubjects = int.MaxValue)
     {
+        MaxSubjects = maxSubjects;
         _nodes.Add(new Node(0, [], -1, []));
         var all = new List<string> { userField, regionField, idField };
         all.AddRange(subjectFields);
@@ -24,6 +25,9 @@ internal sealed class FieldPaths
             PathNodes[field] = Add(all[field], field);
         }
     }
+
+    /// <summary>Most co-subjects a record may have; past it the record is quarantined as <c>too_many_subjects</c>.</summary>
+    internal int MaxSubjects { get; }
 
     /// <summary>Number of fields: user, region, id, then each co-subject field.</summary>
     internal int FieldCount { get; }

@@ -7,7 +7,8 @@ namespace ConsentFilter.Records;
 /// <remarks>
 /// Order of checks, first problem wins: invalid UTF-8, then the JSON text as a whole (invalid JSON, then not an object,
 /// then too deep), then the fields in the order user id, region, co-subject fields — each field's path checked for
-/// duplicate keys before its value's type. The line-length check happens earlier, in the line splitter.
+/// duplicate keys before its value's type — and last the number of co-subjects (elements past the limit are not
+/// inspected). The line-length check happens earlier, in the line splitter.
 /// </remarks>
 internal static class JsonLineParser
 {
@@ -105,7 +106,11 @@ internal static class JsonLineParser
                     var field = ArrayBase - parent;
                     if (token is JsonTokenType.String or JsonTokenType.Number)
                     {
-                        fields.ArrayElements[field].Add(Capture(ref reader));
+                        // Capture one past the limit at most, so a record with a million co-subjects costs no memory.
+                        if (fields.ArrayElements[field].Count <= paths.MaxSubjects)
+                        {
+                            fields.ArrayElements[field].Add(Capture(ref reader));
+                        }
                     }
                     else
                     {
@@ -225,6 +230,11 @@ internal static class JsonLineParser
             {
                 return MalformedKind.BadSubjectType;
             }
+        }
+
+        if (fields.Subjects.Count > fields.Paths.MaxSubjects)
+        {
+            return MalformedKind.TooManySubjects;
         }
 
         // The record id is only echoed: a duplicate or odd type is not malformed, it is just not echoed.

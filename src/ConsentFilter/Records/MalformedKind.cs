@@ -35,6 +35,9 @@ public enum MalformedKind : byte
 
     /// <summary>A key along a path the decision reads appears more than once.</summary>
     DuplicateKey,
+
+    /// <summary>More co-subjects than the configured maximum (a bound on work and memory per record).</summary>
+    TooManySubjects,
 }
 
 /// <summary>Report spellings of <see cref="MalformedKind"/>.</summary>
@@ -57,6 +60,7 @@ public static class MalformedKindNames
         MalformedKind.BadRegionType => "bad_region_type",
         MalformedKind.BadSubjectType => "bad_subject_type",
         MalformedKind.DuplicateKey => "duplicate_key",
+        MalformedKind.TooManySubjects => "too_many_subjects",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 }
