@@ -76,6 +76,8 @@ internal static class FilterCommand
             CheckPaths(inputs, outputs);
 
             using var filter = RecordFilter.Load(parse.GetValue(consent)!, parse.GetValue(jurisdictions), options);
+            using var progress = TerminalProgress.CreateIfTerminal(inputs);
+            filter.Progress = progress;
             var result = await filter.RunToFilesAsync(inputs, outputs, cancellationToken).ConfigureAwait(false);
             if (outputs.Report is null)
             {

@@ -20,8 +20,11 @@ internal sealed class FilterPipeline
     private readonly ConsentFilterOptions _options;
     private readonly FieldPaths _paths;
 
-    internal FilterPipeline(ConsentPolicy policy, ConsentFilterOptions options)
+    private readonly IProgress<FilterProgress>? _progress;
+
+    internal FilterPipeline(ConsentPolicy policy, ConsentFilterOptions options, IProgress<FilterProgress>? progress = null)
     {
+        _progress = progress;
         _policy = policy;
         _options = options;
         _paths = new FieldPaths(options.UserField, options.RegionField, options.IdField, [.. options.SubjectFields], options.MaxSubjects);
@@ -120,9 +123,11 @@ internal sealed class FilterPipeline
         }
     }
 
-    private static async Task WriteAsync(
+    private async Task WriteAsync(
         ChannelReader<LineBatch> order, RunCounts[] perInput, Stream kept, Stream? rejections, Stream? quarantine, CancellationToken cancellationToken)
     {
+        var totals = new RunCounts();
+        long totalBytes = 0;
         await foreach (var batch in order.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             await batch.Processed.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -141,6 +146,10 @@ internal sealed class FilterPipeline
             }
 
             perInput[batch.InputIndex].Add(batch.Counts);
+            Telemetry.ConsentFilterTelemetry.Record(batch.Counts, batch.InputBytes);
+            totals.Add(batch.Counts);
+            totalBytes += batch.InputBytes;
+            _progress?.Report(new FilterProgress(totals.Records, totals.Kept, totals.DroppedTotal, totals.QuarantinedTotal, totalBytes, batch.InputIndex));
             batch.Release();
         }
     }

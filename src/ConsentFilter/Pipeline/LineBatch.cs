@@ -41,6 +41,9 @@ internal sealed class LineBatch
 
     internal RunCounts Counts { get; } = new();
 
+    /// <summary>Input bytes (after decompression) read to fill this batch.</summary>
+    internal long InputBytes { get; set; }
+
     /// <summary>Bytes of kept lines (each ending in LF) at the front of <see cref="Buffer"/>, after a worker compacted them.</summary>
     internal int KeptLength { get; set; }
 

@@ -29,6 +29,8 @@ internal sealed class LineSplitter
         _maxLineLength = maxLineLength;
     }
 
+    private long _bytesReported;
+
     /// <summary>Bytes read from the stream so far.</summary>
     internal long BytesRead { get; private set; }
 
@@ -73,20 +75,20 @@ internal sealed class LineSplitter
                         AddLine(batch, consumed, rest, endsWithLf: false);
                     }
 
-                    return batch;
+                    return Account(batch);
                 }
 
                 if (batch.Count > 0)
                 {
                     Carry(batch.Buffer.AsSpan(consumed, rest));
-                    return batch;
+                    return Account(batch);
                 }
 
                 // No line ended in a full buffer: the line is longer than the buffer.
                 if (rest > _maxLineLength + 1)
                 {
                     await SkipTooLongLineAsync(batch, cancellationToken).ConfigureAwait(false);
-                    return batch;
+                    return Account(batch);
                 }
 
                 var grown = ArrayPool<byte>.Shared.Rent(Math.Min(batch.Buffer.Length * 2, _maxLineLength + 2));
@@ -99,6 +101,13 @@ internal sealed class LineSplitter
             batch.Release();
             throw;
         }
+    }
+
+    private LineBatch Account(LineBatch batch)
+    {
+        batch.InputBytes = BytesRead - _bytesReported;
+        _bytesReported = BytesRead;
+        return batch;
     }
 
     private async ValueTask<int> FillAsync(LineBatch batch, int filled, CancellationToken cancellationToken)

@@ -35,6 +35,9 @@ public sealed class RecordFilter : IDisposable
     /// <summary>The decision rules, snapshot and table this filter applies.</summary>
     public ConsentPolicy Policy { get; }
 
+    /// <summary>Receives progress after each written batch, in input order; null for none.</summary>
+    public IProgress<FilterProgress>? Progress { get; set; }
+
     /// <summary>Releases a snapshot this filter opened itself (<see cref="Load"/>); a policy passed in stays the caller's.</summary>
     public void Dispose()
     {
@@ -93,9 +96,12 @@ public sealed class RecordFilter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(outputs);
+        using var activity = Telemetry.ConsentFilterTelemetry.ActivitySource.StartActivity("consentfilter.filter");
+        activity?.SetTag("consentfilter.purpose", Policy.Purpose);
+        activity?.SetTag("consentfilter.inputs", inputs.Count);
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
-        var pipeline = new FilterPipeline(Policy, _options);
+        var pipeline = new FilterPipeline(Policy, _options, Progress);
         var key = _options.UserIdHashKey is null ? null : Encoding.UTF8.GetBytes(_options.UserIdHashKey);
         var perInput = await pipeline.RunAsync(inputs, outputs.Kept, outputs.Rejections, outputs.Quarantine, key, cancellationToken).ConfigureAwait(false);
         await outputs.Kept.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -114,6 +120,11 @@ public sealed class RecordFilter : IDisposable
         {
             throw new InvalidOperationException("internal error: report counts do not add up; nothing is committed");
         }
+
+        activity?.SetTag("consentfilter.records", report.Totals.Records);
+        activity?.SetTag("consentfilter.kept", report.Totals.Kept);
+        activity?.SetTag("consentfilter.dropped", report.Totals.DroppedTotal);
+        activity?.SetTag("consentfilter.quarantined", report.Totals.QuarantinedTotal);
 
         return report;
     }
