@@ -1,6 +1,7 @@
 using ConsentFilter.Pipeline;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace ConsentFilter.DependencyInjection;
@@ -26,11 +27,19 @@ public static class ConsentFilterServiceCollectionExtensions
 }
 
 /// <summary>Creates <see cref="RecordFilter"/> instances from the configured options.</summary>
-public sealed class RecordFilterFactory(IOptions<ConsentFilterOptions> options, TimeProvider time)
+public sealed class RecordFilterFactory(IOptions<ConsentFilterOptions> options, TimeProvider time, ILoggerFactory? loggerFactory = null)
 {
     /// <summary>Loads the consent file and jurisdiction table (built-in when null) and returns a filter.</summary>
     /// <exception cref="OptionsValidationException">The configured options are invalid.</exception>
     /// <exception cref="DataFileException">A file is unreadable or invalid.</exception>
-    public RecordFilter Create(string consentPath, string? jurisdictionsPath = null) =>
-        RecordFilter.Load(consentPath, jurisdictionsPath, options.Value, time);
+    public RecordFilter Create(string consentPath, string? jurisdictionsPath = null)
+    {
+        var filter = RecordFilter.Load(consentPath, jurisdictionsPath, options.Value, time);
+        if (loggerFactory is not null)
+        {
+            filter.Logger = loggerFactory.CreateLogger<RecordFilter>();
+        }
+
+        return filter;
+    }
 }

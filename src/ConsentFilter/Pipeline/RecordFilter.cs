@@ -6,6 +6,8 @@ using ConsentFilter.Decisions;
 using ConsentFilter.IO;
 using ConsentFilter.Jurisdictions;
 using ConsentFilter.Records;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ConsentFilter.Pipeline;
 
@@ -34,6 +36,9 @@ public sealed class RecordFilter : IDisposable
 
     /// <summary>The decision rules, snapshot and table this filter applies.</summary>
     public ConsentPolicy Policy { get; }
+
+    /// <summary>Logs each run's start, totals and failure (never record content or raw ids).</summary>
+    public ILogger Logger { get; set; } = NullLogger.Instance;
 
     /// <summary>Receives progress after each written batch, in input order; null for none.</summary>
     public IProgress<FilterProgress>? Progress { get; set; }
@@ -103,7 +108,18 @@ public sealed class RecordFilter : IDisposable
         var clock = Stopwatch.StartNew();
         var pipeline = new FilterPipeline(Policy, _options, Progress);
         var key = _options.UserIdHashKey is null ? null : Encoding.UTF8.GetBytes(_options.UserIdHashKey);
-        var perInput = await pipeline.RunAsync(inputs, outputs.Kept, outputs.Rejections, outputs.Quarantine, key, cancellationToken).ConfigureAwait(false);
+        Log.RunStarted(Logger, inputs.Count, Policy.Purpose, Policy.Snapshot.Info.Users);
+        RunCounts[] perInput;
+        try
+        {
+            perInput = await pipeline.RunAsync(inputs, outputs.Kept, outputs.Rejections, outputs.Quarantine, key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.RunFailed(Logger, e.GetType().Name, e.Message);
+            throw;
+        }
+
         await outputs.Kept.FlushAsync(cancellationToken).ConfigureAwait(false);
         if (outputs.Rejections is not null)
         {
@@ -121,6 +137,7 @@ public sealed class RecordFilter : IDisposable
             throw new InvalidOperationException("internal error: report counts do not add up; nothing is committed");
         }
 
+        Log.RunFinished(Logger, report.Totals.Records, report.Totals.Kept, report.Totals.DroppedTotal, report.Totals.QuarantinedTotal, clock.Elapsed.TotalSeconds);
         activity?.SetTag("consentfilter.records", report.Totals.Records);
         activity?.SetTag("consentfilter.kept", report.Totals.Kept);
         activity?.SetTag("consentfilter.dropped", report.Totals.DroppedTotal);
