@@ -24,7 +24,7 @@ public sealed class ServiceCollectionTests : IDisposable
         var report = await filter.RunToFilesAsync([Path.Combine(_temp, "r.jsonl")], new FilterFileOutputs(Path.Combine(_temp, "out.jsonl")));
 
         Assert.Equal(1, report.Totals.Kept);
-        Assert.Equal(1, report.Totals.Dropped(Decisions.DropReason.UnknownUser));
+        Assert.Equal(1, report.Totals.Dropped(ConsentFilter.Decisions.DropReason.UnknownUser));
     }
 
     [Fact]
