@@ -22,7 +22,7 @@ public static class ConsoleApp
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
-            await stderr.WriteLineAsync($"consentfilter: error: {OneLine(parse.Errors[0].Message)} (see --help)").ConfigureAwait(false);
+            await stderr.WriteLineAsync($"consentfilter: error: {OneLine(parse.Errors[0].Message)}{Suggestions.For(parse)} (see --help)").ConfigureAwait(false);
             return ExitCodes.UsageError;
         }
 
