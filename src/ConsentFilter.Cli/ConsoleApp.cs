@@ -17,6 +17,7 @@ public static class ConsoleApp
             FilterCommand.Create(stdout, stderr),
             ExplainCommand.Create(stdout),
             SnapshotCommand.Create(stdout),
+            ReportCommand.Create(stdout, stderr),
         };
 
         var parse = root.Parse(args);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using ConsentFilter.Pipeline;
+using ConsentFilter.Sharding;
 
 namespace ConsentFilter.Cli;
 
@@ -22,7 +23,11 @@ internal static class FilterCommand
         var jurisdictions = CommonOptions.Jurisdictions();
         var purpose = CommonOptions.Purpose();
         var unknownUsers = CommonOptions.UnknownUsers();
-        var output = new Option<string>("--out") { Description = "Kept records (- is standard output). Committed atomically.", Required = true, HelpName = "PATH" };
+        var output = new Option<string?>("--out") { Description = "Kept records (- is standard output). Committed atomically. Or use --out-dir.", HelpName = "PATH" };
+        var outDir = new Option<string?>("--out-dir") { Description = "One output per input file in this directory, with per-file audit logs, reports and completion markers (for sharded runs).", HelpName = "DIR" };
+        var shard = new Option<string?>("--shard") { Description = "With --out-dir: this task's share of the files, I/N (0-based). Omitted: detected from Kubernetes, Slurm or AWS Batch array variables, else 0/1.", HelpName = "I/N" };
+        var shardCount = new Option<int?>("--shard-count") { Description = "Task count where the scheduler does not expose it (Kubernetes Indexed Jobs, AWS Batch).", HelpName = "N" };
+        var resume = new Option<bool>("--resume") { Description = "With --out-dir: skip input files whose completion marker exists." };
         var rejected = new Option<string?>("--rejected") { Description = "Rejection log (JSONL, hashed user ids, no content).", HelpName = "PATH" };
         var quarantine = new Option<string?>("--quarantine") { Description = "Quarantine for malformed lines (JSONL with the raw line).", HelpName = "PATH" };
         var report = new Option<string?>("--report") { Description = "Report JSON file. Omitted: printed to standard output (standard error when --out is -).", HelpName = "PATH" };
@@ -38,7 +43,7 @@ internal static class FilterCommand
 
         var command = new Command("filter", "Filter records against consent and write the kept ones byte for byte.\n\nExample:\n  consentfilter filter --records samples/records.jsonl --consent samples/consent.csv --jurisdictions samples/jurisdictions.csv --subject-field recipients --out out/kept.jsonl --rejected out/rejected.jsonl --quarantine out/quarantine.jsonl")
         {
-            records, consent, jurisdictions, purpose, output, rejected, quarantine, report,
+            records, consent, jurisdictions, purpose, output, outDir, shard, shardCount, resume, rejected, quarantine, report,
             userField, regionField, subjectFields, idField, unknownUsers, maxLineLength, maxSubjects, maxSnapshotAge, threads, hashKeyFile,
         };
 
@@ -72,7 +77,19 @@ internal static class FilterCommand
                 throw new UsageException(e.Message);
             }
 
-            var outputs = new FilterFileOutputs(parse.GetValue(output)!, parse.GetValue(rejected), parse.GetValue(quarantine), parse.GetValue(report));
+            if (parse.GetValue(outDir) is { } directory)
+            {
+                if (parse.GetValue(output) is not null)
+                {
+                    throw new UsageException("--out and --out-dir cannot be used together");
+                }
+
+                return await RunShardedAsync(parse.GetValue(consent)!, parse.GetValue(jurisdictions), options, inputs, directory,
+                    ResolveShard(parse.GetValue(shard), parse.GetValue(shardCount)), parse.GetValue(resume), parse.GetValue(report), stdout, cancellationToken).ConfigureAwait(false);
+            }
+
+            var outputs = new FilterFileOutputs(parse.GetValue(output) ?? throw new UsageException("--out (or --out-dir) is required"),
+                parse.GetValue(rejected), parse.GetValue(quarantine), parse.GetValue(report));
             CheckPaths(inputs, outputs);
 
             using var filter = RecordFilter.Load(parse.GetValue(consent)!, parse.GetValue(jurisdictions), options);
@@ -87,6 +104,56 @@ internal static class FilterCommand
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    private static async Task<int> RunShardedAsync(
+        string consent, string? jurisdictions, ConsentFilterOptions options, string[] inputs, string directory, Shard shard, bool resume,
+        string? reportPath, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        foreach (var input in inputs)
+        {
+            if (input == "-" || !File.Exists(input))
+            {
+                throw new UsageException($"{input}: with --out-dir every input must be an existing file");
+            }
+        }
+
+        if (inputs.Select(Path.GetFileName).Distinct(StringComparer.Ordinal).Count() != inputs.Length)
+        {
+            throw new UsageException("with --out-dir every input must have a distinct file name");
+        }
+
+        using var filter = RecordFilter.Load(consent, jurisdictions, options);
+        var report = await ShardedRun.RunAsync(filter, inputs, directory, shard, resume, cancellationToken).ConfigureAwait(false);
+        if (reportPath is not null)
+        {
+            await using var file = ConsentFilter.IO.AtomicFile.Create(reportPath);
+            ReportMerger.Write(report, file.Stream);
+            await file.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await stdout.WriteLineAsync(report.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private static Shard ResolveShard(string? text, int? count)
+    {
+        if (text is not null)
+        {
+            return Shard.TryParse(text, out var parsed) ? parsed : throw new UsageException($"--shard: '{text}' is not I/N with 0 <= I < N");
+        }
+
+        try
+        {
+            return ShardEnvironment.Detect(Environment.GetEnvironmentVariable, count) ?? Shard.Single;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new UsageException(e.Message);
+        }
     }
 
     private static void CheckPaths(string[] inputs, FilterFileOutputs outputs)

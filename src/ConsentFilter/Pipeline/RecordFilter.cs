@@ -146,6 +146,9 @@ public sealed class RecordFilter : IDisposable
         return report;
     }
 
+    /// <summary>A report of a run over no input (a task of a sharded run that was assigned no file).</summary>
+    public FilterReport CreateEmptyReport() => new(Policy, _options, [], [], DateTimeOffset.UtcNow, TimeSpan.Zero);
+
     /// <summary>Filters files into files, committing every output atomically only when the whole run succeeded.</summary>
     /// <remarks>An output named <c>-</c> is standard output and cannot be withheld: a failed run's exit code must be checked.</remarks>
     public async Task<FilterReport> RunToFilesAsync(IReadOnlyList<string> inputPaths, FilterFileOutputs outputs, CancellationToken cancellationToken = default)

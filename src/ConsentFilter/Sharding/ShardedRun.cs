@@ -1,0 +1,106 @@
+using System.Text.Json.Nodes;
+using ConsentFilter.IO;
+using ConsentFilter.Pipeline;
+
+namespace ConsentFilter.Sharding;
+
+/// <summary>
+/// One output per input file under a run directory, so per-file units can be spread over tasks and machines:
+/// <c>DIR/NAME</c> (kept records, same name and compression as the input), <c>DIR/_audit/NAME.rejected.jsonl</c> and
+/// <c>.quarantine.jsonl</c>, <c>DIR/_reports/files/NAME.json</c>, then the completion marker <c>DIR/_done/NAME.done</c>,
+/// written only after everything before it is committed. Each task also writes <c>DIR/_reports/task-I-of-N.json</c>.
+/// </summary>
+public static class ShardedRun
+{
+    /// <summary>Filters the files assigned to <paramref name="shard"/>; returns the task's merged report.</summary>
+    /// <param name="filter">The filter (snapshot, table, options).</param>
+    /// <param name="inputs">Every input of the whole run (all tasks must pass the same list).</param>
+    /// <param name="directory">The run directory.</param>
+    /// <param name="shard">This task.</param>
+    /// <param name="resume">Skip files whose completion marker exists (their outputs are already committed).</param>
+    /// <param name="cancellationToken">Stops the run; files not finished leave nothing behind.</param>
+    /// <exception cref="ArgumentException">Two inputs have the same file name.</exception>
+    public static async Task<JsonObject> RunAsync(
+        RecordFilter filter, IReadOnlyList<string> inputs, string directory, Shard shard, bool resume, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentNullException.ThrowIfNull(inputs);
+        var names = inputs.Select(Path.GetFileName).ToList();
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Count || inputs.Contains(RecordFiles.StandardStream))
+        {
+            throw new ArgumentException("with one output per input, every input must be a file with a distinct file name", nameof(inputs));
+        }
+
+        var files = inputs.Select(i => (i, new FileInfo(i).Length)).ToList();
+        var mine = ShardAssignment.FilesFor(files, shard);
+        var parts = new List<JsonObject>();
+        foreach (var input in mine)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var name = Path.GetFileName(input);
+            var marker = Path.Combine(directory, "_done", name + ".done");
+            var fileReport = Path.Combine(directory, "_reports", "files", name + ".json");
+            if (!(resume && File.Exists(marker) && File.Exists(fileReport)))
+            {
+                var outputs = new FilterFileOutputs(
+                    Path.Combine(directory, name),
+                    Path.Combine(directory, "_audit", name + ".rejected.jsonl"),
+                    Path.Combine(directory, "_audit", name + ".quarantine.jsonl"),
+                    fileReport);
+                await filter.RunToFilesAsync([input], outputs, cancellationToken).ConfigureAwait(false);
+                await using (var done = AtomicFile.Create(marker))
+                {
+                    await done.Stream.WriteAsync("complete\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+                    await done.CommitAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            parts.Add(ReportMerger.Read(fileReport));
+        }
+
+        var report = parts.Count > 0 ? ReportMerger.Merge(parts) : EmptyReport(filter);
+        report["shard"] = new JsonObject { ["index"] = shard.Index, ["count"] = shard.Count, ["files"] = mine.Count };
+        await using (var file = AtomicFile.Create(Path.Combine(directory, "_reports", ReportMerger.TaskReportName(shard))))
+        {
+            ReportMerger.Write(report, file.Stream);
+            await file.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return report;
+    }
+
+    /// <summary>Merges the task reports of a run directory; incomplete when a task of <c>0..N-1</c> is missing.</summary>
+    /// <returns>The merged report and the missing task indexes.</returns>
+    /// <exception cref="InvalidDataException">No task report, task reports for different counts, or parts that disagree.</exception>
+    public static (JsonObject Report, IReadOnlyList<int> Missing) MergeTasks(string directory)
+    {
+        var folder = Path.Combine(directory, "_reports");
+        var found = Directory.Exists(folder) ? Directory.GetFiles(folder, "task-*-of-*.json") : [];
+        if (found.Length == 0)
+        {
+            throw new InvalidDataException($"{directory}: no task reports in _reports/");
+        }
+
+        var reports = found.Select(path => (path, report: ReportMerger.Read(path))).ToList();
+        var counts = reports.Select(r => r.report["shard"]?["count"]?.GetValue<int>() ?? 0).Distinct().ToList();
+        if (counts.Count != 1 || counts[0] < 1)
+        {
+            throw new InvalidDataException($"{directory}: task reports disagree on the task count ({string.Join(", ", counts)})");
+        }
+
+        var present = reports.Select(r => r.report["shard"]!["index"]!.GetValue<int>()).ToHashSet();
+        var missing = Enumerable.Range(0, counts[0]).Where(i => !present.Contains(i)).ToList();
+        var merged = ReportMerger.Merge([.. reports.Select(r => r.report)], complete: missing.Count == 0);
+        merged.Remove("shard");
+        merged["tasks"] = new JsonObject { ["count"] = counts[0], ["present"] = present.Count, ["missing"] = new JsonArray([.. missing.Select(m => (JsonNode)m)]) };
+        return (merged, missing);
+    }
+
+    private static JsonObject EmptyReport(RecordFilter filter)
+    {
+        using var buffer = new MemoryStream();
+        var empty = filter.CreateEmptyReport();
+        empty.WriteJson(buffer);
+        return (JsonObject)JsonNode.Parse(buffer.ToArray())!;
+    }
+}
