@@ -16,7 +16,7 @@ public static class ConsoleApp
         {
             FilterCommand.Create(stdout, stderr),
             ExplainCommand.Create(stdout),
-            SnapshotCommand.Create(stdout),
+            SnapshotCommand.Create(stdout, stderr),
             ReportCommand.Create(stdout, stderr),
         };
 

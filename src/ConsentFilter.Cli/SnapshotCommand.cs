@@ -1,17 +1,20 @@
 using System.CommandLine;
 using System.Globalization;
 using ConsentFilter.Consent;
+using ConsentFilter.Decisions;
+using ConsentFilter.Jurisdictions;
 
 namespace ConsentFilter.Cli;
 
 /// <summary><c>consentfilter snapshot build|info</c>: compile a consent CSV into the memory-mapped form, and describe one.</summary>
 internal static class SnapshotCommand
 {
-    public static Command Create(TextWriter stdout)
+    public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var command = new Command("snapshot", "Compile a consent CSV into a memory-mapped snapshot, or describe one.");
         command.Add(Build(stdout));
         command.Add(Info(stdout));
+        command.Add(Diff(stdout, stderr));
         return command;
     }
 
@@ -49,6 +52,58 @@ internal static class SnapshotCommand
         });
         return command;
     }
+
+    private static Command Diff(TextWriter stdout, TextWriter stderr)
+    {
+        var before = new Option<string>("--before") { Description = "The older consent CSV.", Required = true, HelpName = "CSV" };
+        var after = new Option<string>("--after") { Description = "The newer consent CSV.", Required = true, HelpName = "CSV" };
+        var jurisdictions = CommonOptions.Jurisdictions();
+        var purpose = CommonOptions.Purpose();
+        var output = new Option<string?>("--out") { Description = "Write the CSV here (atomically) instead of standard output.", HelpName = "PATH" };
+        var hashKeyFile = new Option<string?>("--hash-key") { Description = "File holding an HMAC key: list HMAC-SHA256 hex of ids instead of raw ids.", HelpName = "PATH" };
+        var command = new Command("diff", "List users whose decision went from allowed to not allowed (revoked) and the reverse.\n\nExample:\n  consentfilter snapshot diff --before consent-2026-10.csv --after consent-2026-11.csv --out revoked.csv")
+        {
+            before, after, jurisdictions, purpose, output, hashKeyFile,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var purposeName = parse.GetValue(purpose)!;
+            var table = parse.GetValue(jurisdictions) is { } path ? JurisdictionTable.LoadFile(path) : JurisdictionTable.BuiltIn;
+            var a = ConsentSnapshot.LoadCsv(parse.GetValue(before)!, [purposeName]);
+            var b = ConsentSnapshot.LoadCsv(parse.GetValue(after)!, [purposeName]);
+            var key = parse.GetValue(hashKeyFile) is { } keyFile ? System.Text.Encoding.UTF8.GetBytes(File.ReadAllText(keyFile).Trim()) : null;
+            var changes = SnapshotDiff.Compare(a, b, table, purposeName);
+
+            var csv = new System.Text.StringBuilder(key is null ? "user_id,change,before,after\n" : "user_hmac_sha256,change,before,after\n");
+            foreach (var change in changes)
+            {
+                var id = key is null ? Quote(System.Text.Encoding.UTF8.GetString(change.UserId)) : Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(key, change.UserId));
+                csv.Append(id).Append(',')
+                    .Append(change.Kind == DecisionChangeKind.Revoked ? "revoked" : "allowed").Append(',')
+                    .Append(change.Before.Reason.ToName()).Append(',')
+                    .Append(change.After.Reason.ToName()).Append('\n');
+            }
+
+            if (parse.GetValue(output) is { } outPath)
+            {
+                await using var file = ConsentFilter.IO.AtomicFile.Create(outPath);
+                await file.Stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(csv.ToString()), cancellationToken).ConfigureAwait(false);
+                await file.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await stdout.WriteAsync(csv.ToString()).ConfigureAwait(false);
+            }
+
+            var revoked = changes.Count(c => c.Kind == DecisionChangeKind.Revoked);
+            await stderr.WriteLineAsync($"{revoked} revoked, {changes.Count - revoked} newly allowed, of {a.Info.Users} users before and {b.Info.Users} after").ConfigureAwait(false);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static string Quote(string value) =>
+        value.AsSpan().IndexOfAny(",\"\r\n") >= 0 || value != value.Trim() ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
 
     private static Command Info(TextWriter stdout)
     {

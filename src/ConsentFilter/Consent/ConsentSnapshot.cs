@@ -19,7 +19,8 @@ public sealed class ConsentSnapshot : IConsentSnapshot
     /// <inheritdoc />
     public IReadOnlyList<string> Purposes { get; }
 
-    internal IReadOnlyDictionary<byte[], UserConsent> Users { get; }
+    /// <summary>Every user by the exact UTF-8 bytes of their id.</summary>
+    public IReadOnlyDictionary<byte[], UserConsent> Users { get; }
 
     /// <inheritdoc />
     public bool TryGetUser(ReadOnlySpan<byte> userId, out UserConsent consent) => _lookup.TryGetValue(userId, out consent);
