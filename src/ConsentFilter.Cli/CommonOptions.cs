@@ -32,6 +32,17 @@ internal static class CommonOptions
         DefaultValueFactory = _ => "drop",
     }.AcceptOnlyFromAmong("drop", "treat-as-unset");
 
+    public static Option<string?> AsOf() => new("--as-of")
+    {
+        Description = "Day a dated jurisdiction table (effective_from column) is resolved for, yyyy-MM-dd. Default: the snapshot's as-of day.",
+        HelpName = "DATE",
+    };
+
+    public static DateOnly? ParseAsOf(string? text) =>
+        text is null ? null
+        : DateOnly.TryParseExact(text, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var day) ? day
+        : throw new UsageException($"--as-of: '{text}' is not a date (yyyy-MM-dd)");
+
     public static UnknownUserPolicy ParseUnknownUsers(string value) =>
         value == "treat-as-unset" ? UnknownUserPolicy.TreatAsUnset : UnknownUserPolicy.Drop;
 }

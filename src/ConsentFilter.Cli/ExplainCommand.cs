@@ -14,25 +14,27 @@ internal static class ExplainCommand
         var jurisdictions = CommonOptions.Jurisdictions();
         var purpose = CommonOptions.Purpose();
         var unknownUsers = CommonOptions.UnknownUsers();
+        var asOf = CommonOptions.AsOf();
         var user = new Option<string>("--user") { Description = "The user id, exactly as in the consent file.", Required = true, HelpName = "ID" };
         var region = new Option<string?>("--region") { Description = "A record region (ISO 3166-1 or 3166-2), if the record has one.", HelpName = "R" };
 
         var command = new Command("explain", "Explain the decision for one user, step by step.\n\nExample:\n  consentfilter explain --consent samples/consent.csv --jurisdictions samples/jurisdictions.csv --user u0042 --region US-CA")
         {
-            consent, jurisdictions, purpose, unknownUsers, user, region,
+            consent, jurisdictions, purpose, unknownUsers, asOf, user, region,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
         {
             var purposeName = parse.GetValue(purpose)!;
-            var table = parse.GetValue(jurisdictions) is { } path ? JurisdictionTable.LoadFile(path) : JurisdictionTable.BuiltIn;
             var snapshot = SnapshotFiles.Open(parse.GetValue(consent)!, [purposeName]);
             using var owned = snapshot as IDisposable;
+            var day = CommonOptions.ParseAsOf(parse.GetValue(asOf)) ?? (snapshot.Info.AsOf is { } a ? DateOnly.FromDateTime(a.UtcDateTime) : null);
+            var table = parse.GetValue(jurisdictions) is { } path ? JurisdictionTable.LoadFile(path, day) : JurisdictionTable.BuiltIn;
             var policy = new ConsentPolicy(snapshot, table, purposeName, CommonOptions.ParseUnknownUsers(parse.GetValue(unknownUsers)!));
             var explanation = policy.Explain(parse.GetValue(user)!, parse.GetValue(region));
 
             await stdout.WriteLineAsync($"purpose: {explanation.Purpose}").ConfigureAwait(false);
-            await stdout.WriteLineAsync($"jurisdictions: {(table.IsBuiltIn ? "built-in" : table.Source)}").ConfigureAwait(false);
+            await stdout.WriteLineAsync($"jurisdictions: {(table.IsBuiltIn ? "built-in" : table.Source)}{(table.AsOf is { } d ? $" as of {d:yyyy-MM-dd}" : string.Empty)}").ConfigureAwait(false);
             foreach (var step in explanation.Steps)
             {
                 await stdout.WriteLineAsync(step).ConfigureAwait(false);

@@ -21,6 +21,9 @@ public sealed class JurisdictionTable
         DefaultRegime = regimes.TryGetValue(RegionCode.Default, out var d) ? d : Regime.Excluded;
     }
 
+    /// <summary>The date a dated table (one with <c>effective_from</c>) was resolved for; null for an undated table.</summary>
+    public DateOnly? AsOf { get; private init; }
+
     /// <summary>Lowercase hex SHA-256 of the table file's bytes.</summary>
     public string Sha256 { get; }
 
@@ -78,7 +81,17 @@ public sealed class JurisdictionTable
 
     /// <summary>Loads a table from a CSV file (<c>code,regime[,note]</c>).</summary>
     /// <exception cref="DataFileException">The file is unreadable or invalid; the message names file and line.</exception>
-    public static JurisdictionTable LoadFile(string path)
+    public static JurisdictionTable LoadFile(string path) => LoadFile(path, null);
+
+    /// <summary>Loads a table from CSV bytes.</summary>
+    public static JurisdictionTable Load(ReadOnlySpan<byte> csv, string displayName) => Load(csv.ToArray(), displayName, isBuiltIn: false);
+
+    /// <summary>Loads a table from CSV bytes, resolving <c>effective_from</c> rows at <paramref name="asOf"/> (null: today, UTC).</summary>
+    public static JurisdictionTable Load(ReadOnlySpan<byte> csv, string displayName, DateOnly? asOf) => Load(csv.ToArray(), displayName, isBuiltIn: false, asOf);
+
+    /// <summary>Loads a table file, resolving <c>effective_from</c> rows at <paramref name="asOf"/> (null: today, UTC).</summary>
+    /// <exception cref="DataFileException">The file is unreadable or invalid; the message names file and line.</exception>
+    public static JurisdictionTable LoadFile(string path, DateOnly? asOf)
     {
         byte[] bytes;
         try
@@ -90,16 +103,14 @@ public sealed class JurisdictionTable
             throw new DataFileException(path, 0, 0, $"cannot read jurisdiction table: {e.Message}", e);
         }
 
-        return Load(bytes, path, isBuiltIn: false);
+        return Load(bytes, path, isBuiltIn: false, asOf);
     }
 
-    /// <summary>Loads a table from CSV bytes.</summary>
-    public static JurisdictionTable Load(ReadOnlySpan<byte> csv, string displayName) => Load(csv.ToArray(), displayName, isBuiltIn: false);
-
-    private static JurisdictionTable Load(byte[] csv, string displayName, bool isBuiltIn)
+    private static JurisdictionTable Load(byte[] csv, string displayName, bool isBuiltIn, DateOnly? asOf = null)
     {
-        var regimes = new Dictionary<string, Regime>(StringComparer.Ordinal);
+        var rows = new List<(string Code, Regime Regime, DateOnly? From)>();
         var first = true;
+        var dateColumn = -1;
         using var stream = new MemoryStream(csv, writable: false);
         foreach (var row in CsvRows.Read(stream, displayName))
         {
@@ -107,13 +118,20 @@ public sealed class JurisdictionTable
             first = false;
             if (isHeader)
             {
+                // A dated table names its fourth column in the header: code,regime,note,effective_from.
+                if (row.Fields.Length == 4 && string.Equals(row.Fields[3].Trim(), "effective_from", StringComparison.OrdinalIgnoreCase))
+                {
+                    dateColumn = 3;
+                }
+
                 continue;
             }
 
-            if (row.Fields.Length is < 2 or > 3)
+            if (dateColumn >= 0 ? row.Fields.Length != 4 : row.Fields.Length is < 2 or > 3)
             {
-                throw new DataFileException(displayName, row.LineNumber, 0,
-                    $"expected 2 or 3 fields (code,regime[,note]) but found {row.Fields.Length}");
+                throw new DataFileException(displayName, row.LineNumber, 0, dateColumn >= 0
+                    ? $"expected 4 fields (code,regime,note,effective_from) but found {row.Fields.Length}"
+                    : $"expected 2 or 3 fields (code,regime[,note]) but found {row.Fields.Length}");
             }
 
             var code = RegionCode.Normalize(row.Fields[0]);
@@ -128,10 +146,34 @@ public sealed class JurisdictionTable
                     $"invalid regime '{row.Fields[1].Trim()}' (expected opt-out, opt-in or excluded)");
             }
 
-            // A code listed twice keeps its most restrictive regime.
-            regimes[code] = regimes.TryGetValue(code, out var existing) ? RegimeNames.Strictest(existing, regime) : regime;
+            DateOnly? from = null;
+            if (dateColumn >= 0 && row.Fields[dateColumn].Trim() is { Length: > 0 } text)
+            {
+                from = DateOnly.TryParseExact(text, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var date)
+                    ? date
+                    : throw new DataFileException(displayName, row.LineNumber, dateColumn + 1, $"invalid effective_from '{text}' (expected an ISO date, yyyy-MM-dd)");
+            }
+
+            rows.Add((code, regime, from));
         }
 
-        return new JurisdictionTable(regimes, Convert.ToHexStringLower(SHA256.HashData(csv)), isBuiltIn, displayName);
+        var dated = rows.Any(r => r.From is not null);
+        var day = dated ? asOf ?? DateOnly.FromDateTime(DateTime.UtcNow) : (DateOnly?)null;
+        var regimes = new Dictionary<string, Regime>(StringComparer.Ordinal);
+        foreach (var group in rows.GroupBy(r => r.Code, StringComparer.Ordinal))
+        {
+            // Per code: the latest row in force at the as-of date (undated rows are in force since always);
+            // rows of that same date, or a code listed twice, keep the most restrictive regime.
+            var inForce = group.Where(r => r.From is null || r.From <= day).ToList();
+            if (inForce.Count == 0)
+            {
+                continue;
+            }
+
+            var latest = inForce.Max(r => r.From ?? DateOnly.MinValue);
+            regimes[group.Key] = inForce.Where(r => (r.From ?? DateOnly.MinValue) == latest).Select(r => r.Regime).Aggregate(RegimeNames.Strictest);
+        }
+
+        return new JurisdictionTable(regimes, Convert.ToHexStringLower(SHA256.HashData(csv)), isBuiltIn, displayName) { AsOf = day };
     }
 }

@@ -54,6 +54,10 @@ public sealed class ConsentFilterOptions
     /// <value>The default is null (plain SHA-256).</value>
     public string? UserIdHashKey { get; set; }
 
+    /// <summary>The day a dated jurisdiction table (with <c>effective_from</c>) is resolved for.</summary>
+    /// <value>The default is null: the snapshot's as-of day (today when the snapshot has none).</value>
+    public DateOnly? JurisdictionsAsOf { get; set; }
+
     /// <summary>Refuse a snapshot whose as-of time is older than this; null accepts any age.</summary>
     /// <value>The default is null.</value>
     /// <remarks>A stale snapshot silently ignores recent opt-outs. A snapshot with no as-of time fails any age limit.</remarks>

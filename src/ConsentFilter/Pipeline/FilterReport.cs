@@ -149,6 +149,10 @@ public sealed class FilterReport
         json.WriteString("source", Jurisdictions.Source);
         json.WriteString("sha256", Jurisdictions.Sha256);
         json.WriteBoolean("builtin", Jurisdictions.IsBuiltIn);
+        if (Jurisdictions.AsOf is { } day)
+        {
+            json.WriteString("as_of", day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        }
         json.WriteEndObject();
         json.WriteStartObject("options");
         json.WriteString("user_field", Options.UserField);

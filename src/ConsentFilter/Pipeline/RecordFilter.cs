@@ -56,10 +56,12 @@ public sealed class RecordFilter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ConsentFilterOptionsValidator.ThrowIfInvalid(options);
-        var table = jurisdictionsPath is null ? JurisdictionTable.BuiltIn : JurisdictionTable.LoadFile(jurisdictionsPath);
         var snapshot = SnapshotFiles.Open(consentPath, [options.Purpose]);
         try
         {
+            // A dated table speaks for one day: the option's, else the snapshot's as-of day, else today.
+            var day = options.JurisdictionsAsOf ?? (snapshot.Info.AsOf is { } asOf ? DateOnly.FromDateTime(asOf.UtcDateTime) : null);
+            var table = jurisdictionsPath is null ? JurisdictionTable.BuiltIn : JurisdictionTable.LoadFile(jurisdictionsPath, day);
             CheckSnapshotAge(snapshot.Info, options.MaxSnapshotAge, time ?? TimeProvider.System);
             return new RecordFilter(new ConsentPolicy(snapshot, table, options.Purpose, options.UnknownUsers), options) { _ownedSnapshot = snapshot as IDisposable };
         }
