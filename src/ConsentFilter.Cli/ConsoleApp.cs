@@ -18,6 +18,8 @@ public static class ConsoleApp
             ExplainCommand.Create(stdout),
             SnapshotCommand.Create(stdout, stderr),
             ReportCommand.Create(stdout, stderr),
+            ProvenanceCommands.Verify(stdout, stderr),
+            ProvenanceCommands.Purge(stdout, stderr),
         };
 
         var parse = root.Parse(args);

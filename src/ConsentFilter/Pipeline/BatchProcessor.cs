@@ -44,6 +44,11 @@ internal sealed class BatchProcessor
             batch.Quarantine = new ArrayBufferWriter<byte>(1024);
         }
 
+        if (_audit.UserSummary is not null)
+        {
+            batch.KeptUsers = [];
+        }
+
         var counts = batch.Counts;
         for (var i = 0; i < batch.Count; i++)
         {
@@ -109,6 +114,15 @@ internal sealed class BatchProcessor
         if (verdict.IsKept)
         {
             counts.AddKept(verdict.Region.Code);
+            if (batch.KeptUsers is { } users)
+            {
+                users.Add(_audit.UserSummary!.Hash(_decider.IdBytes(line, _fields.UserId)));
+                foreach (var subject in _fields.Subjects)
+                {
+                    users.Add(_audit.UserSummary.Hash(_decider.IdBytes(line, subject)));
+                }
+            }
+
             return new LineOutcome(LineOutcomeKind.Kept, DropReason.None, MalformedKind.None);
         }
 
@@ -216,4 +230,5 @@ internal sealed class BatchProcessor
 /// <param name="WriteRejections">Whether dropped records are logged.</param>
 /// <param name="WriteQuarantine">Whether malformed lines are written to quarantine.</param>
 /// <param name="HashKey">HMAC key for user ids, or null for plain SHA-256.</param>
-internal sealed record AuditSettings(bool WriteRejections, bool WriteQuarantine, byte[]? HashKey);
+/// <param name="UserSummary">Collects keyed hashes of the users in kept records (for the manifest), or null.</param>
+internal sealed record AuditSettings(bool WriteRejections, bool WriteQuarantine, byte[]? HashKey, Provenance.UserSummaryHasher? UserSummary = null);

@@ -30,14 +30,19 @@ internal sealed class FilterPipeline
         _paths = new FieldPaths(options.UserField, options.RegionField, options.IdField, [.. options.SubjectFields], options.MaxSubjects);
     }
 
+    /// <summary>Keyed hashes of every user in a kept record, when <see cref="Provenance.UserSummaryHasher"/> was given.</summary>
+    internal HashSet<ulong>? KeptUsers { get; private set; }
+
     internal async Task<RunCounts[]> RunAsync(
         IReadOnlyList<RecordInput> inputs,
         Stream kept,
         Stream? rejections,
         Stream? quarantine,
         byte[]? hashKey,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Provenance.UserSummaryHasher? userSummary = null)
     {
+        KeptUsers = userSummary is null ? null : [];
         var perInput = new RunCounts[inputs.Count];
         for (var i = 0; i < perInput.Length; i++)
         {
@@ -45,7 +50,7 @@ internal sealed class FilterPipeline
         }
 
         var names = inputs.Select(i => i.Name).ToArray();
-        var audit = new AuditSettings(rejections is not null, quarantine is not null, hashKey);
+        var audit = new AuditSettings(rejections is not null, quarantine is not null, hashKey, userSummary);
         var channelOptions = new BoundedChannelOptions(_options.ChannelCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
@@ -146,6 +151,11 @@ internal sealed class FilterPipeline
             }
 
             perInput[batch.InputIndex].Add(batch.Counts);
+            if (batch.KeptUsers is { } users)
+            {
+                KeptUsers!.UnionWith(users);
+            }
+
             Telemetry.ConsentFilterTelemetry.Record(batch.Counts, batch.InputBytes);
             totals.Add(batch.Counts);
             totalBytes += batch.InputBytes;

@@ -1,0 +1,77 @@
+using System.CommandLine;
+using ConsentFilter.Provenance;
+using ConsentFilter.Sharding;
+
+namespace ConsentFilter.Cli;
+
+/// <summary><c>consentfilter verify</c> and <c>consentfilter purge</c>: check outputs against their manifests, remove revoked users.</summary>
+internal static class ProvenanceCommands
+{
+    public static Command Verify(TextWriter stdout, TextWriter stderr)
+    {
+        var outputs = new Argument<string[]>("OUTPUT") { Description = "Outputs to check against OUTPUT.manifest.json.", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("verify", "Re-hash outputs and check them against their manifests.\n\nExample:\n  consentfilter verify out/kept.jsonl") { outputs };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var failed = 0;
+            foreach (var output in parse.GetValue(outputs)!)
+            {
+                if (Manifest.Verify(output) is { } problem)
+                {
+                    failed++;
+                    await stderr.WriteLineAsync($"consentfilter: error: {problem}").ConfigureAwait(false);
+                }
+                else
+                {
+                    await stdout.WriteLineAsync($"{output}: ok").ConfigureAwait(false);
+                }
+            }
+
+            return failed == 0 ? ExitCodes.Success : ExitCodes.RuntimeFailure;
+        });
+        return command;
+    }
+
+    public static Command Purge(TextWriter stdout, TextWriter stderr)
+    {
+        var datasets = new Option<string[]>("--datasets")
+        {
+            Description = "Filtered outputs to purge (globs allowed); each is checked against its manifest.",
+            Required = true,
+            AllowMultipleArgumentsPerToken = true,
+            HelpName = "PATH",
+        };
+        var consent = new Option<string>("--consent") { Description = "The new consent CSV.", Required = true, HelpName = "CSV" };
+        var jurisdictions = CommonOptions.Jurisdictions();
+        var report = new Option<string?>("--report") { Description = "Write the purge report here instead of standard output.", HelpName = "PATH" };
+        var command = new Command("purge", "Re-filter only the outputs that hold a user who is no longer allowed.\n\nExample:\n  consentfilter purge --datasets 'filtered/*.jsonl' --consent consent-2026-11.csv --jurisdictions jurisdictions.csv")
+        {
+            datasets, consent, jurisdictions, report,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var paths = ConsentFilter.IO.InputPaths.Expand(parse.GetValue(datasets)!)
+                .Where(p => !p.EndsWith(".manifest.json", StringComparison.Ordinal)).ToList();
+            var result = await ConsentFilter.Provenance.Purge.RunAsync(paths, parse.GetValue(consent)!, parse.GetValue(jurisdictions), null, cancellationToken).ConfigureAwait(false);
+            foreach (var warning in result.Warnings)
+            {
+                await stderr.WriteLineAsync($"consentfilter: warning: {warning}").ConfigureAwait(false);
+            }
+
+            var json = result.ToJson();
+            if (parse.GetValue(report) is { } path)
+            {
+                await using var file = ConsentFilter.IO.AtomicFile.Create(path);
+                ReportMerger.Write(json, file.Stream);
+                await file.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await stdout.WriteLineAsync(json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+            }
+
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,171 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ConsentFilter.Pipeline;
+
+namespace ConsentFilter.Provenance;
+
+/// <summary>
+/// The provenance manifest written beside an output (<c>OUTPUT.manifest.json</c>) in the same commit: what the output
+/// is (SHA-256, records), what made it (inputs with SHA-256, snapshot and table fingerprints and dates, purpose, the
+/// options that affect decisions, tool version) and which users it contains (keyed 64-bit hashes, sorted).
+/// </summary>
+public static class Manifest
+{
+    /// <summary>The schema name written in every manifest.</summary>
+    public const string Schema = "consentfilter.manifest/v1";
+
+    /// <summary>The manifest path for an output.</summary>
+    public static string PathFor(string output) => output + ".manifest.json";
+
+    internal static byte[] Build(FilterReport report, string outputSha256, IReadOnlyList<string> inputSha256, ulong summaryKey, IReadOnlyCollection<ulong> users, bool keyIsSecret)
+    {
+        var sorted = users.ToArray();
+        Array.Sort(sorted);
+        var packed = new byte[sorted.Length * 8];
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(packed.AsSpan(i * 8), sorted[i]);
+        }
+
+        var inputs = new JsonArray();
+        for (var i = 0; i < report.Inputs.Count; i++)
+        {
+            var input = report.Inputs[i];
+            inputs.Add(new JsonObject
+            {
+                ["path"] = input.Path,
+                ["sha256"] = inputSha256[i],
+                ["records"] = input.Counts.Records,
+                ["kept"] = input.Counts.Kept,
+                ["dropped"] = input.Counts.DroppedTotal,
+                ["quarantined"] = input.Counts.QuarantinedTotal,
+            });
+        }
+
+        var manifest = new JsonObject
+        {
+            ["schema"] = Schema,
+            ["output"] = new JsonObject { ["sha256"] = outputSha256, ["records"] = report.Totals.Kept },
+            ["inputs"] = inputs,
+            ["purpose"] = report.Purpose,
+            ["snapshot"] = new JsonObject
+            {
+                ["sha256"] = report.Snapshot.Sha256,
+                ["as_of"] = report.Snapshot.AsOf?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFFFZ", CultureInfo.InvariantCulture),
+                ["users"] = report.Snapshot.Users,
+            },
+            ["jurisdictions"] = new JsonObject
+            {
+                ["sha256"] = report.Jurisdictions.Sha256,
+                ["builtin"] = report.Jurisdictions.IsBuiltIn,
+                ["as_of"] = report.Jurisdictions.AsOf?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            },
+            ["options"] = new JsonObject
+            {
+                ["user_field"] = report.Options.UserField,
+                ["region_field"] = report.Options.RegionField,
+                ["subject_fields"] = new JsonArray([.. report.Options.SubjectFields.Select(f => (JsonNode)f)]),
+                ["unknown_users"] = report.Options.UnknownUsers == Decisions.UnknownUserPolicy.Drop ? "drop" : "treat-as-unset",
+                ["max_line_length"] = report.Options.MaxLineLength,
+                ["max_subjects"] = report.Options.MaxSubjects,
+            },
+            ["tool"] = new JsonObject { ["name"] = "consentfilter", ["version"] = FilterReport.ToolVersion },
+            ["created_at"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
+            ["users"] = new JsonObject
+            {
+                ["hash"] = "xxh3-64",
+                // Without a secret key the seed is stored so the summary can be checked later; with one it is not.
+                ["seed"] = keyIsSecret ? null : summaryKey.ToString(CultureInfo.InvariantCulture),
+                ["count"] = sorted.Length,
+                ["hashes"] = Convert.ToBase64String(packed),
+            },
+        };
+
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            manifest.WriteTo(json);
+        }
+
+        buffer.WriteByte((byte)'\n');
+        return buffer.ToArray();
+    }
+
+    /// <summary>Reads a manifest.</summary>
+    /// <exception cref="InvalidDataException">Not a manifest of this schema.</exception>
+    public static JsonObject Read(string path)
+    {
+        JsonObject? manifest;
+        try
+        {
+            manifest = JsonNode.Parse(File.ReadAllBytes(path)) as JsonObject;
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not a valid manifest ({e.Message})", e);
+        }
+
+        return manifest is not null && manifest["schema"]?.GetValue<string>() == Schema
+            ? manifest
+            : throw new InvalidDataException($"{path}: not a {Schema} manifest");
+    }
+
+    /// <summary>The sorted user hashes of a manifest.</summary>
+    public static ulong[] UserHashes(JsonObject manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        var packed = Convert.FromBase64String(manifest["users"]?["hashes"]?.GetValue<string>() ?? string.Empty);
+        var hashes = new ulong[packed.Length / 8];
+        for (var i = 0; i < hashes.Length; i++)
+        {
+            hashes[i] = BinaryPrimitives.ReadUInt64BigEndian(packed.AsSpan(i * 8));
+        }
+
+        return hashes;
+    }
+
+    /// <summary>Re-hashes an output and compares it with its manifest.</summary>
+    /// <returns>Null when they match, else what does not match.</returns>
+    public static string? Verify(string output)
+    {
+        var manifestPath = PathFor(output);
+        if (!File.Exists(manifestPath))
+        {
+            return $"{manifestPath}: no manifest";
+        }
+
+        JsonObject manifest;
+        try
+        {
+            manifest = Read(manifestPath);
+        }
+        catch (InvalidDataException e)
+        {
+            return e.Message;
+        }
+
+        var expected = manifest["output"]?["sha256"]?.GetValue<string>();
+        var actual = Sha256Of(output);
+        if (!string.Equals(expected, actual, StringComparison.Ordinal))
+        {
+            return $"{output}: SHA-256 {actual} does not match the manifest's {expected}";
+        }
+
+        var hashes = manifest["users"]?["hashes"]?.GetValue<string>() ?? string.Empty;
+        var count = manifest["users"]?["count"]?.GetValue<long>() ?? -1;
+        return hashes.Length % 4 != 0 || Convert.FromBase64String(hashes).Length != count * 8
+            ? $"{manifestPath}: user summary is damaged"
+            : null;
+    }
+
+    /// <summary>Lowercase hex SHA-256 of a file's bytes.</summary>
+    public static string Sha256Of(string path)
+    {
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+        return Convert.ToHexStringLower(SHA256.HashData(file));
+    }
+}

@@ -1,0 +1,184 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using ConsentFilter.Consent;
+using ConsentFilter.Decisions;
+using ConsentFilter.Jurisdictions;
+using ConsentFilter.Pipeline;
+
+namespace ConsentFilter.Provenance;
+
+/// <summary>
+/// Removes records that may no longer be used from already filtered outputs, re-filtering only the outputs that need it.
+/// </summary>
+/// <remarks>
+/// An output is left untouched (not even rewritten) when every user in its manifest's summary is, under the new
+/// snapshot and table, allowed in every region context a record can bring; then no record of it can change fate.
+/// Otherwise it is filtered again from the inputs its manifest names (so newly allowed records come back too) and
+/// replaced atomically with a new manifest. An output without a manifest is re-filtered from itself, with a warning.
+/// The new snapshot must be a CSV: the check needs the raw ids, which a compiled snapshot does not keep.
+/// </remarks>
+public static class Purge
+{
+    /// <summary>Purges <paramref name="outputs"/> against the new consent.</summary>
+    public static async Task<PurgeReport> RunAsync(
+        IReadOnlyList<string> outputs, string newConsentCsv, string? jurisdictionsPath, ulong? secretKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        var report = new PurgeReport();
+        var allowedByKey = new Dictionary<ulong, HashSet<ulong>>();
+        foreach (var output in outputs)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            report.Checked++;
+            var manifestPath = Manifest.PathFor(output);
+            JsonObject? manifest = File.Exists(manifestPath) ? Manifest.Read(manifestPath) : null;
+            var purpose = manifest?["purpose"]?.GetValue<string>() ?? ConsentFilterDefaults.Purpose;
+            var options = OptionsFrom(manifest, purpose);
+            using var filter = RecordFilter.Load(newConsentCsv, jurisdictionsPath, options);
+            if (manifest is not null)
+            {
+                var key = manifest["users"]?["seed"]?.GetValue<string>() is { } seed
+                    ? ulong.Parse(seed, CultureInfo.InvariantCulture)
+                    : secretKey ?? throw new InvalidOperationException($"{manifestPath}: the user summary is keyed with a secret key; pass the same key");
+                if (!allowedByKey.TryGetValue(key, out var allowed))
+                {
+                    allowed = AllowedEverywhere(filter.Policy, new UserSummaryHasher(key));
+                    allowedByKey.Add(key, allowed);
+                }
+
+                if (Manifest.UserHashes(manifest).All(allowed.Contains))
+                {
+                    report.Untouched.Add(output);
+                    continue;
+                }
+            }
+            else
+            {
+                report.Warnings.Add($"{output}: no manifest; re-filtered from the output itself (records newly allowed cannot come back)");
+            }
+
+            // Which records leave, and why: the old output decided under the new consent.
+            var removed = await filter.RunAsync([RecordInput.FromFile(output)], new FilterOutputs(Stream.Null), cancellationToken).ConfigureAwait(false);
+            foreach (var reason in DropReasonNames.All)
+            {
+                report.Removed[reason] = report.Removed.GetValueOrDefault(reason) + removed.Totals.Dropped(reason);
+            }
+
+            var inputs = manifest?["inputs"]?.AsArray().Select(i => i!["path"]!.GetValue<string>()).ToList() ?? [];
+            if (inputs.Count == 0 || !inputs.All(File.Exists))
+            {
+                if (manifest is not null)
+                {
+                    report.Warnings.Add($"{output}: an input named by the manifest is missing; re-filtered from the output itself");
+                }
+
+                var copy = output + ".purge-source";
+                File.Copy(output, copy, overwrite: true);
+                try
+                {
+                    await filter.RunToFilesAsync([copy], new FilterFileOutputs(output), cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    File.Delete(copy);
+                }
+            }
+            else
+            {
+                await filter.RunToFilesAsync(inputs, new FilterFileOutputs(output), cancellationToken).ConfigureAwait(false);
+            }
+
+            report.Changed.Add(output);
+        }
+
+        return report;
+    }
+
+    /// <summary>Keyed hashes of the new snapshot's users who are allowed whatever region a record brings.</summary>
+    private static HashSet<ulong> AllowedEverywhere(ConsentPolicy policy, UserSummaryHasher hasher)
+    {
+        if (policy.Snapshot is not ConsentSnapshot snapshot)
+        {
+            throw new InvalidOperationException("purge needs the new consent as a CSV (a compiled snapshot keeps no raw ids)");
+        }
+
+        RegionMatch?[] contexts =
+        [
+            null,
+            .. policy.Jurisdictions.Rows.Keys.Where(code => code != RegionCode.Default).Select(code => (RegionMatch?)policy.ResolveRegion(code)),
+            policy.ResolveRegion("ZZ-NOT-LISTED"),
+        ];
+        var allowed = new HashSet<ulong>();
+        foreach (var id in snapshot.Users.Keys)
+        {
+            if (contexts.All(context => policy.Decide(id, context).IsAllowed))
+            {
+                allowed.Add(hasher.Hash(id));
+            }
+        }
+
+        return allowed;
+    }
+
+    private static ConsentFilterOptions OptionsFrom(JsonObject? manifest, string purpose)
+    {
+        var options = new ConsentFilterOptions { Purpose = purpose };
+        if (manifest?["options"] is not JsonObject o)
+        {
+            return options;
+        }
+
+        options.UserField = o["user_field"]?.GetValue<string>() ?? options.UserField;
+        options.RegionField = o["region_field"]?.GetValue<string>() ?? options.RegionField;
+        options.UnknownUsers = o["unknown_users"]?.GetValue<string>() == "treat-as-unset" ? UnknownUserPolicy.TreatAsUnset : UnknownUserPolicy.Drop;
+        options.MaxLineLength = o["max_line_length"]?.GetValue<int>() ?? options.MaxLineLength;
+        options.MaxSubjects = o["max_subjects"]?.GetValue<int>() ?? options.MaxSubjects;
+        foreach (var field in o["subject_fields"]?.AsArray() ?? [])
+        {
+            options.SubjectFields.Add(field!.GetValue<string>());
+        }
+
+        return options;
+    }
+}
+
+/// <summary>What a purge did.</summary>
+public sealed class PurgeReport
+{
+    /// <summary>Outputs examined.</summary>
+    public int Checked { get; internal set; }
+
+    /// <summary>Outputs re-filtered and replaced.</summary>
+    public IList<string> Changed { get; } = [];
+
+    /// <summary>Outputs left as they were (bytes and modification time).</summary>
+    public IList<string> Untouched { get; } = [];
+
+    /// <summary>Records removed from the changed outputs, by the new reason.</summary>
+    public IReadOnlyDictionary<DropReason, long> RemovedByReason => Removed;
+
+    internal Dictionary<DropReason, long> Removed { get; } = [];
+
+    /// <summary>Outputs handled in a degraded way (no manifest, missing input).</summary>
+    public IList<string> Warnings { get; } = [];
+
+    /// <summary>The report as JSON (<c>consentfilter.purge/v1</c>).</summary>
+    public JsonObject ToJson()
+    {
+        var removed = new JsonObject();
+        foreach (var reason in DropReasonNames.All)
+        {
+            removed[reason.ToName()] = RemovedByReason.GetValueOrDefault(reason);
+        }
+
+        return new JsonObject
+        {
+            ["schema"] = "consentfilter.purge/v1",
+            ["checked"] = Checked,
+            ["changed"] = new JsonArray([.. Changed.Select(c => (JsonNode)c)]),
+            ["untouched"] = new JsonArray([.. Untouched.Select(c => (JsonNode)c)]),
+            ["removed"] = new JsonObject { ["total"] = RemovedByReason.Values.Sum(), ["by_reason"] = removed },
+            ["warnings"] = new JsonArray([.. Warnings.Select(c => (JsonNode)c)]),
+        };
+    }
+}
