@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using ConsentFilter.Pipeline;
 using ConsentFilter.Sharding;
+using ConsentFilter.Tabular;
 
 namespace ConsentFilter.Cli;
 
@@ -14,7 +15,7 @@ internal static class FilterCommand
     {
         var records = new Option<string[]>("--records")
         {
-            Description = "JSON Lines record files, .gz/.zst decompressed (several allowed, globs like shards/*.jsonl.zst; - is standard input).",
+            Description = "Record files: JSON Lines, .csv or .parquet by extension, .gz/.zst decompressed (several allowed, one format per run, globs like shards/*.jsonl.zst; - is standard input, JSON Lines).",
             Required = true,
             AllowMultipleArgumentsPerToken = true,
             HelpName = "PATH",
@@ -94,10 +95,18 @@ internal static class FilterCommand
                 parse.GetValue(rejected), parse.GetValue(quarantine), parse.GetValue(report));
             CheckPaths(inputs, outputs);
 
+            var format = FormatOf(inputs, outputs);
             using var filter = RecordFilter.Load(parse.GetValue(consent)!, parse.GetValue(jurisdictions), options);
             using var progress = TerminalProgress.CreateIfTerminal(inputs);
             filter.Progress = progress;
-            var result = await filter.RunToFilesAsync(inputs, outputs, cancellationToken).ConfigureAwait(false);
+            var result = format switch
+            {
+                RecordFormat.Csv => await new CsvRecordFilter(filter.Policy, options) { Progress = progress }
+                    .RunToFilesAsync(inputs, outputs, cancellationToken).ConfigureAwait(false),
+                RecordFormat.Parquet => await new ParquetRecordFilter(filter.Policy, options) { Progress = progress }
+                    .RunToFilesAsync(inputs, outputs, cancellationToken).ConfigureAwait(false),
+                _ => await filter.RunToFilesAsync(inputs, outputs, cancellationToken).ConfigureAwait(false),
+            };
             if (outputs.Report is null)
             {
                 await ConsoleApp.WriteReportAsync(result, outputs.Output == "-" ? stderr : stdout).ConfigureAwait(false);
@@ -156,6 +165,24 @@ internal static class FilterCommand
         {
             throw new UsageException(e.Message);
         }
+    }
+
+    /// <summary>The one format of all inputs, by extension; kept records are written in the same format.</summary>
+    private static RecordFormat FormatOf(string[] inputs, FilterFileOutputs outputs)
+    {
+        var formats = inputs.Select(RecordFormats.FromPath).Distinct().ToArray();
+        if (formats.Length > 1)
+        {
+            throw new UsageException($"--records mixes formats ({string.Join(", ", formats)}); run each format separately");
+        }
+
+        var format = formats.Length == 1 ? formats[0] : RecordFormat.JsonLines;
+        if (format == RecordFormat.Parquet && outputs.Output == "-")
+        {
+            throw new UsageException("--out: Parquet records are written to a file, not standard output");
+        }
+
+        return format;
     }
 
     private static void CheckPaths(string[] inputs, FilterFileOutputs outputs)

@@ -30,13 +30,33 @@ internal static class ConsentCsvLoader
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var hashing = new HashingReadStream(csv, hash);
+        return FromRows(CsvRows.Read(hashing, displayName), displayName, purposes, asOf, () => Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
+
+    /// <summary>
+    /// Builds a snapshot from a header row and data rows of text cells, whatever file they came from (CSV, Parquet): the
+    /// one place where cells are validated and each user's rows are merged.
+    /// </summary>
+    /// <param name="rows">The header row first, then the data rows.</param>
+    /// <param name="displayName">The file named in errors and in the snapshot's info.</param>
+    /// <param name="purposes">The purposes to hold.</param>
+    /// <param name="asOf">An explicit as-of time, or null for the newest <c>updated_at</c>.</param>
+    /// <param name="sha256">The source's SHA-256, asked for after every row was read.</param>
+    internal static ConsentSnapshot FromRows(
+        IEnumerable<CsvRows.Row> rows, string displayName, IReadOnlyList<string> purposes, DateTimeOffset? asOf, Func<string> sha256)
+    {
+        if (purposes.Count is 0 or > PurposeStates.MaxPurposes)
+        {
+            throw new ArgumentException($"between 1 and {PurposeStates.MaxPurposes} purposes are required", nameof(purposes));
+        }
+
         var accumulators = new Dictionary<byte[], UserAccumulator>(ByteArrayComparer.Instance);
         Columns? columns = null;
-        long rows = 0;
+        long rowCount = 0;
         DateTimeOffset? newest = null;
         var utf8 = new UTF8Encoding(false, true);
 
-        foreach (var row in CsvRows.Read(hashing, displayName))
+        foreach (var row in rows)
         {
             if (columns is null)
             {
@@ -50,7 +70,7 @@ internal static class ConsentCsvLoader
                     $"expected {columns.Count} fields as in the header but found {row.Fields.Length}");
             }
 
-            rows++;
+            rowCount++;
             var parsed = columns.Parse(row, displayName, purposes.Count);
             if (parsed.UpdatedAt is { } ts && (newest is null || ts > newest))
             {
@@ -83,7 +103,7 @@ internal static class ConsentCsvLoader
             }
         }
 
-        var info = new SnapshotInfo(displayName, Convert.ToHexStringLower(hash.GetHashAndReset()), users.Count, rows, conflicts, asOf ?? newest);
+        var info = new SnapshotInfo(displayName, sha256(), users.Count, rowCount, conflicts, asOf ?? newest);
         return new ConsentSnapshot(users, [.. purposes], info);
     }
 

@@ -1,21 +1,28 @@
 namespace ConsentFilter.Consent;
 
-/// <summary>Opens a consent snapshot in either form: a compiled file (recognised by its signature) or a consent CSV.</summary>
+/// <summary>Opens a consent snapshot in any form: a compiled file or a Parquet file (each recognised by its signature), or a consent CSV.</summary>
 public static class SnapshotFiles
 {
-    /// <summary>Opens <paramref name="path"/>; a CSV is loaded for <paramref name="purposes"/>.</summary>
+    /// <summary>Opens <paramref name="path"/>; a CSV or Parquet file is loaded for <paramref name="purposes"/>.</summary>
     /// <exception cref="DataFileException">Unreadable or invalid, or a compiled file that does not hold every purpose.</exception>
     public static IConsentSnapshot Open(string path, IReadOnlyList<string> purposes)
     {
         ArgumentNullException.ThrowIfNull(purposes);
         bool compiled;
+        bool parquet;
         try
         {
             compiled = CompiledSnapshot.IsCompiled(path);
+            parquet = !compiled && ConsentParquetLoader.IsParquet(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new DataFileException(path, 0, 0, $"cannot read consent snapshot: {e.Message}", e);
+        }
+
+        if (parquet)
+        {
+            return ConsentParquetLoader.LoadFile(path, purposes, null);
         }
 
         if (!compiled)

@@ -75,11 +75,14 @@ internal static class CsvRows
     }
 
     /// <summary>Passes bytes through, failing at the first byte that is not UTF-8 with the line it is on.</summary>
-    private sealed class Utf8CheckingStream(Stream inner, string displayName) : Stream
+    internal sealed class Utf8CheckingStream(Stream inner, string displayName) : Stream
     {
         private readonly byte[] _pending = new byte[4];
         private int _pendingCount;
         private long _line = 1;
+
+        /// <summary>Bytes passed through so far.</summary>
+        internal long BytesRead { get; private set; }
 
         public override bool CanRead => true;
 
@@ -96,6 +99,7 @@ internal static class CsvRows
         public override int Read(Span<byte> buffer)
         {
             var n = inner.Read(buffer);
+            BytesRead += n;
             Check(buffer[..n]);
             return n;
         }
@@ -103,6 +107,7 @@ internal static class CsvRows
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
             var n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            BytesRead += n;
             Check(buffer.Span[..n]);
             return n;
         }
