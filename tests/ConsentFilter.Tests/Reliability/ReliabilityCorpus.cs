@@ -18,20 +18,26 @@ namespace ConsentFilter.Tests.Reliability;
 internal sealed partial class ReliabilityCorpus : IDisposable
 {
     internal const int Repetitions = 6;
-    internal static readonly string[] InputNames = ["a.jsonl", "b.jsonl.gz", "c.jsonl"];
+    private static readonly string[] s_compressedInputs = ["a.jsonl", "b.jsonl.gz", "c.jsonl"];
+    private static readonly string[] s_plainInputs = ["a.jsonl", "b.jsonl", "c.jsonl"];
     internal static readonly string[] OutputNames = ["out/kept.jsonl", "out/rejected.jsonl.gz", "out/quarantine.jsonl", "out/report.json"];
 
-    internal ReliabilityCorpus()
+    /// <param name="compressed">Whether the second input is gzip; otherwise every input is plain, so its bytes are its lines.</param>
+    internal ReliabilityCorpus(bool compressed = true)
     {
+        InputNames = compressed ? s_compressedInputs : s_plainInputs;
         HandMadeCorpus.WriteTo(Dir);
         File.Delete(Dir.File(HandMadeCorpus.RecordsFile));
         Dir.Write(InputNames[0], Lines("a", "\n", finalNewline: true));
-        Dir.Write(InputNames[1], Gzip(Lines("b", "\n", finalNewline: true)));
+        var second = Lines("b", "\n", finalNewline: true);
+        Dir.Write(InputNames[1], compressed ? Gzip(second) : Encoding.UTF8.GetBytes(second));
         Dir.Write(InputNames[2], Lines("c", "\r\n", finalNewline: false));
         Directory.CreateDirectory(Dir.File("out"));
     }
 
     internal TempDirectory Dir { get; } = new();
+
+    internal string[] InputNames { get; }
 
     internal string[] Inputs => [.. InputNames.Select(Dir.File)];
 
