@@ -89,6 +89,23 @@ public sealed class HostileInputTests
         Assert.Equal(Encoding.UTF8.GetString(s_nextLine), result.KeptText);
     }
 
+    /// <summary>
+    /// Found by <see cref="MutationFuzzTests"/>. Fail-closed today (the run fails, nothing is committed) but one hostile
+    /// line must not stop a whole job.
+    /// </summary>
+    [Theory(Skip = "Known bug, handed off: Utf8JsonReader.ValueTextEquals in JsonLineParser.FindChild throws InvalidOperationException on a lone surrogate escape in a property name; the fix belongs in Records/JsonLineParser.cs, which this branch must not edit")]
+    [InlineData("{\"\\ud800\":1,\"user_id\":\"alice\"}")]
+    [InlineData("{\"user_id\":\"alice\",\"\\udc00x\":1}")]
+    public async Task RunAsync_LoneSurrogateEscapeInAPropertyName_IsDecidedNotACrash(string line)
+    {
+        var input = Encoding.UTF8.GetBytes(line + "\n").Concat(s_nextLine).ToArray();
+
+        var result = await InMemoryRun.RunAsync(InMemoryRun.Filter(), input);
+
+        Assert.Equal(2, result.Report.Totals.Records);
+        Assert.EndsWith(Encoding.UTF8.GetString(s_nextLine), result.KeptText, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(ConsentFilterDefaults.MaxLineLength, "invalid_json")]
     [InlineData(4096, "line_too_long")]
