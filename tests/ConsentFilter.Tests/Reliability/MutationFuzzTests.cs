@@ -16,6 +16,9 @@ public sealed class MutationFuzzTests
     /// <summary>Set to a number of minutes to run <see cref="Fuzz_ForMinutesFromTheEnvironment_NoMutantLeaks"/>.</summary>
     internal const string MinutesVariable = "CONSENTFILTER_FUZZ_MINUTES";
 
+    /// <summary>The same in both tests, so a seed printed by a long run replays exactly in the short one.</summary>
+    private const int MutantsPerLine = 1000;
+
     private const string Consent = """
         user_id,region,ai_training
         alice,US,granted
@@ -47,7 +50,7 @@ public sealed class MutationFuzzTests
     public async Task Fuzz_MutatedValidLines_EveryMutantIsAccountedForAndNoneLeaks()
     {
         var seed = Seeds.Next();
-        await FuzzOnceAsync(seed, mutantsPerLine: 1000);
+        await FuzzOnceAsync(seed, MutantsPerLine);
     }
 
     /// <summary>The long fuzz run, for use outside CI (docs/reliability.md); skipped unless the variable is set.</summary>
@@ -61,7 +64,7 @@ public sealed class MutationFuzzTests
         while (clock.Elapsed.TotalMinutes < minutes)
         {
             // Each round's seed follows from the first, so the printed seed of a failing round replays it alone.
-            await FuzzOnceAsync(seed, mutantsPerLine: 2000);
+            await FuzzOnceAsync(seed, MutantsPerLine);
             seed = new Random(seed).Next();
             rounds++;
         }
