@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using System.Runtime.ExceptionServices;
 using ICSharpCode.SharpZipLib.GZip;
 
 namespace ConsentFilter.IO;
@@ -18,12 +19,14 @@ public static class Compression
         ArgumentNullException.ThrowIfNull(path);
         if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
         {
-            return new CheckedReadStream(new GZipInputStream(stream) { IsStreamOwner = true }, path);
+            var source = new SourceReadStream(stream);
+            return new CheckedReadStream(new GZipInputStream(source) { IsStreamOwner = true }, path, source);
         }
 
         if (path.EndsWith(".zst", StringComparison.OrdinalIgnoreCase))
         {
-            return new CheckedReadStream(new ZstdSharp.DecompressionStream(stream, leaveOpen: false), path);
+            var source = new SourceReadStream(stream);
+            return new CheckedReadStream(new ZstdSharp.DecompressionStream(source, leaveOpen: false), path, source);
         }
 
         return stream;
@@ -50,7 +53,11 @@ public static class Compression
 }
 
 /// <summary>Turns a decompressor's own exceptions into one clear <see cref="InvalidDataException"/> naming the file.</summary>
-internal sealed class CheckedReadStream(Stream inner, string path) : Stream
+/// <remarks>
+/// A failure of the underlying file (a disk error, permission denied, cancellation) is rethrown as it was, not reported
+/// as corrupt data: <paramref name="source"/> remembers it, whatever the decompressor wrapped it in.
+/// </remarks>
+internal sealed class CheckedReadStream(Stream inner, string path, SourceReadStream source) : Stream
 {
     public override bool CanRead => true;
 
@@ -72,6 +79,7 @@ internal sealed class CheckedReadStream(Stream inner, string path) : Stream
         }
         catch (Exception e) when (e is not (OperationCanceledException or InvalidDataException or OutOfMemoryException))
         {
+            source.ThrowIfFailed();
             throw new InvalidDataException($"{path}: corrupt or truncated compressed input ({e.Message})", e);
         }
     }
@@ -80,6 +88,76 @@ internal sealed class CheckedReadStream(Stream inner, string path) : Stream
     {
         cancellationToken.ThrowIfCancellationRequested();
         return ValueTask.FromResult(Read(buffer.Span));
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>The compressed file under a decompressor: remembers the file's own read failure so it is not mistaken for corruption.</summary>
+internal sealed class SourceReadStream(Stream inner) : Stream
+{
+    private ExceptionDispatchInfo? _failure;
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    /// <summary>Rethrows the file's own failure, if a read of it failed.</summary>
+    internal void ThrowIfFailed() => _failure?.Throw();
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        try
+        {
+            return inner.Read(buffer);
+        }
+        catch (Exception e)
+        {
+            _failure = ExceptionDispatchInfo.Capture(e);
+            throw;
+        }
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            _failure = ExceptionDispatchInfo.Capture(e);
+            throw;
+        }
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

@@ -4,6 +4,7 @@ namespace ConsentFilter.IO;
 internal sealed class OutputFile : IAsyncDisposable
 {
     private readonly AtomicFile? _file;
+    private bool _prepared;
 
     private OutputFile(AtomicFile? file, Stream stream)
     {
@@ -13,18 +14,22 @@ internal sealed class OutputFile : IAsyncDisposable
 
     internal Stream Stream { get; }
 
-    internal static OutputFile Open(string path)
+    /// <summary>The file to publish once prepared; null for standard output, which cannot be withheld.</summary>
+    internal AtomicFile? File => _file;
+
+    internal static OutputFile Open(string path, IFileSystem fileSystem)
     {
         if (path == RecordFiles.StandardStream)
         {
             return new OutputFile(null, new BufferedStream(Console.OpenStandardOutput(), 1 << 20));
         }
 
-        var file = AtomicFile.Create(path);
+        var file = AtomicFile.Create(path, fileSystem);
         return new OutputFile(file, Compression.OpenWrite(file.Stream, path));
     }
 
-    internal async Task CommitAsync(CancellationToken cancellationToken)
+    /// <summary>Finishes the data (compressed trailer included), flushes it to disk and closes it; nothing is published yet.</summary>
+    internal async Task PrepareAsync(CancellationToken cancellationToken)
     {
         if (_file is null)
         {
@@ -35,22 +40,35 @@ internal sealed class OutputFile : IAsyncDisposable
         if (!ReferenceEquals(Stream, _file.Stream))
         {
             // Writes the compressed trailer; the file itself stays open for the commit to flush and rename.
+            _prepared = true;
             await Stream.DisposeAsync().ConfigureAwait(false);
         }
 
-        await _file.CommitAsync(cancellationToken).ConfigureAwait(false);
+        await _file.PrepareAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_file is not null)
-        {
-            // Not committed: the temporary file is deleted; nothing reaches the final path.
-            await _file.DisposeAsync().ConfigureAwait(false);
-        }
-        else
+        if (_file is null)
         {
             await Stream.FlushAsync().ConfigureAwait(false);
+            return;
         }
+
+        if (!_prepared && !_file.IsCommitted && !ReferenceEquals(Stream, _file.Stream))
+        {
+            try
+            {
+                // Releases the compressor; what it writes goes to a temporary file that is deleted next.
+                await Stream.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Cleanup after a failure must not replace that failure with its own.
+            }
+        }
+
+        // Not committed: the temporary file is deleted; nothing reaches the final path.
+        await _file.DisposeAsync().ConfigureAwait(false);
     }
 }

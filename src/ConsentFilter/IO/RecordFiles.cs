@@ -5,14 +5,15 @@ internal static class RecordFiles
 {
     internal const string StandardStream = "-";
 
-    internal static Stream OpenRead(string path)
+    internal static Stream OpenRead(string path) => OpenRead(path, PhysicalFileSystem.Instance);
+
+    internal static Stream OpenRead(string path, IFileSystem fileSystem)
     {
         if (path == StandardStream)
         {
             return new NonClosingStream(Console.OpenStandardInput(1 << 16));
         }
 
-        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        return Compression.OpenRead(file, path);
+        return Compression.OpenRead(fileSystem.OpenRead(path), path);
     }
 }

@@ -12,6 +12,9 @@ namespace ConsentFilter.Internal;
 /// </remarks>
 internal static class CsvRows
 {
+    /// <summary>The longest row Sep reads; a longer one is a load error.</summary>
+    internal const int MaxRowChars = 16 * 1024 * 1024;
+
     internal readonly record struct Row(int LineNumber, string[] Fields);
 
     internal static IEnumerable<Row> Read(Stream stream, string displayName)
@@ -27,6 +30,7 @@ internal static class CsvRows
         };
         using var reader = Open(options, text, displayName);
         var lastLine = 1;
+        var previousRow = 0;
         while (true)
         {
             Row row;
@@ -40,6 +44,7 @@ internal static class CsvRows
                 var current = reader.Current;
                 // Sep reports the first row as starting on line 2 when it has no header row; it starts on line 1.
                 lastLine = current.RowIndex == 0 ? 1 : current.LineNumberFrom;
+                previousRow = lastLine;
                 if (current.ColCount == 1 && current[0].Span.IsEmpty)
                 {
                     continue;
@@ -57,6 +62,10 @@ internal static class CsvRows
             {
                 throw new DataFileException(displayName, lastLine, 0, "invalid UTF-8 (the file must be UTF-8 encoded)", e);
             }
+            catch (NotSupportedException e)
+            {
+                throw RowTooLong(displayName, previousRow, e);
+            }
 
             yield return row;
         }
@@ -72,7 +81,17 @@ internal static class CsvRows
         {
             throw new DataFileException(displayName, 1, 0, "invalid UTF-8 (the file must be UTF-8 encoded)", e);
         }
+        catch (NotSupportedException e)
+        {
+            throw RowTooLong(displayName, 0, e);
+        }
     }
+
+    /// <summary>Sep holds a whole row in memory and refuses one past 16 Mi characters; that is a load error, not a crash.</summary>
+    private static DataFileException RowTooLong(string displayName, int previousRowLine, NotSupportedException e) =>
+        new(displayName, 0, 0, previousRowLine > 0
+            ? $"the row after line {previousRowLine} is longer than {MaxRowChars} characters (an unterminated quote?)"
+            : $"the first row is longer than {MaxRowChars} characters (an unterminated quote?)", e);
 
     /// <summary>Passes bytes through, failing at the first byte that is not UTF-8 with the line it is on.</summary>
     internal sealed class Utf8CheckingStream(Stream inner, string displayName) : Stream

@@ -43,6 +43,9 @@ public sealed class RecordFilter : IDisposable
     /// <summary>Receives progress after each written batch, in input order; null for none.</summary>
     public IProgress<FilterProgress>? Progress { get; set; }
 
+    /// <summary>The file operations of <see cref="RunToFilesAsync"/>; tests replace it to inject faults.</summary>
+    internal IFileSystem FileSystem { get; set; } = PhysicalFileSystem.Instance;
+
     /// <summary>Releases a snapshot this filter opened itself (<see cref="Load"/>); a policy passed in stays the caller's.</summary>
     public void Dispose()
     {
@@ -152,16 +155,21 @@ public sealed class RecordFilter : IDisposable
     public FilterReport CreateEmptyReport() => new(Policy, _options, [], [], DateTimeOffset.UtcNow, TimeSpan.Zero);
 
     /// <summary>Filters files into files, committing every output atomically only when the whole run succeeded.</summary>
-    /// <remarks>An output named <c>-</c> is standard output and cannot be withheld: a failed run's exit code must be checked.</remarks>
+    /// <remarks>
+    /// The outputs are committed together, the report last as the completion marker: a failure or cancellation at any
+    /// point leaves every final path as it was before the run (docs/reliability.md). An output named <c>-</c> is
+    /// standard output and cannot be withheld: a failed run's exit code must be checked.
+    /// </remarks>
     public async Task<FilterReport> RunToFilesAsync(IReadOnlyList<string> inputPaths, FilterFileOutputs outputs, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputPaths);
         ArgumentNullException.ThrowIfNull(outputs);
-        var inputs = inputPaths.Select(RecordInput.FromFile).ToArray();
-        await using var kept = OutputFile.Open(outputs.Output);
-        await using var rejections = outputs.Rejections is null ? null : OutputFile.Open(outputs.Rejections);
-        await using var quarantine = outputs.Quarantine is null ? null : OutputFile.Open(outputs.Quarantine);
-        await using var reportFile = outputs.Report is null ? null : OutputFile.Open(outputs.Report);
+        var fileSystem = FileSystem;
+        var inputs = inputPaths.Select(path => RecordInput.FromFile(path, fileSystem)).ToArray();
+        await using var kept = OutputFile.Open(outputs.Output, fileSystem);
+        await using var rejections = outputs.Rejections is null ? null : OutputFile.Open(outputs.Rejections, fileSystem);
+        await using var quarantine = outputs.Quarantine is null ? null : OutputFile.Open(outputs.Quarantine, fileSystem);
+        await using var reportFile = outputs.Report is null ? null : OutputFile.Open(outputs.Report, fileSystem);
 
         var report = await RunAsync(inputs, new FilterOutputs(kept.Stream, rejections?.Stream, quarantine?.Stream), cancellationToken).ConfigureAwait(false);
         if (reportFile is not null)
@@ -169,24 +177,16 @@ public sealed class RecordFilter : IDisposable
             report.WriteJson(reportFile.Stream);
         }
 
-        // Data first, report last: a committed report means every output it describes is in place.
+        // Phase 1: every output complete, on disk and closed; still nothing at a final path.
+        OutputFile[] all = [.. new[] { kept, rejections, quarantine, reportFile }.OfType<OutputFile>()];
+        foreach (var output in all)
+        {
+            await output.PrepareAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // The last moment a cancellation withdraws the run. Phase 2 publishes all or rolls back, data first, report last.
         cancellationToken.ThrowIfCancellationRequested();
-        await kept.CommitAsync(cancellationToken).ConfigureAwait(false);
-        if (rejections is not null)
-        {
-            await rejections.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        if (quarantine is not null)
-        {
-            await quarantine.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        if (reportFile is not null)
-        {
-            await reportFile.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
+        AtomicCommit.Publish([.. all.Select(o => o.File).OfType<AtomicFile>()], fileSystem);
         return report;
     }
 

@@ -18,10 +18,12 @@ public sealed class RecordInput
     public ValueTask<Stream> OpenAsync(CancellationToken cancellationToken = default) => _open(cancellationToken);
 
     /// <summary>A file, decompressed on the fly when its name ends in <c>.gz</c>; <c>-</c> means standard input.</summary>
-    public static RecordInput FromFile(string path)
+    public static RecordInput FromFile(string path) => FromFile(path, IO.PhysicalFileSystem.Instance);
+
+    internal static RecordInput FromFile(string path, IO.IFileSystem fileSystem)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return new RecordInput(path, _ => ValueTask.FromResult(IO.RecordFiles.OpenRead(path)));
+        return new RecordInput(path, _ => ValueTask.FromResult(IO.RecordFiles.OpenRead(path, fileSystem)));
     }
 
     /// <summary>An already open stream (not decompressed); the pipeline disposes it unless <paramref name="leaveOpen"/>.</summary>

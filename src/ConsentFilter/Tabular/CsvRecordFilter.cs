@@ -44,10 +44,10 @@ public sealed class CsvRecordFilter
     {
         ArgumentNullException.ThrowIfNull(inputPaths);
         ArgumentNullException.ThrowIfNull(outputs);
-        await using var kept = OutputFile.Open(outputs.Output);
-        await using var rejections = outputs.Rejections is null ? null : OutputFile.Open(outputs.Rejections);
-        await using var quarantine = outputs.Quarantine is null ? null : OutputFile.Open(outputs.Quarantine);
-        await using var reportFile = outputs.Report is null ? null : OutputFile.Open(outputs.Report);
+        await using var kept = OutputFile.Open(outputs.Output, PhysicalFileSystem.Instance);
+        await using var rejections = outputs.Rejections is null ? null : OutputFile.Open(outputs.Rejections, PhysicalFileSystem.Instance);
+        await using var quarantine = outputs.Quarantine is null ? null : OutputFile.Open(outputs.Quarantine, PhysicalFileSystem.Instance);
+        await using var reportFile = outputs.Report is null ? null : OutputFile.Open(outputs.Report, PhysicalFileSystem.Instance);
 
         var run = new TabularRun(_policy, _options, inputPaths, rejections?.Stream, quarantine?.Stream, Progress, "line");
         string? firstHeader = null;

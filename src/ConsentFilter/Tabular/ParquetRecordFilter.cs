@@ -49,9 +49,9 @@ public sealed class ParquetRecordFilter
         }
 
         await using var kept = AtomicFile.Create(outputs.Output);
-        await using var rejections = outputs.Rejections is null ? null : OutputFile.Open(outputs.Rejections);
-        await using var quarantine = outputs.Quarantine is null ? null : OutputFile.Open(outputs.Quarantine);
-        await using var reportFile = outputs.Report is null ? null : OutputFile.Open(outputs.Report);
+        await using var rejections = outputs.Rejections is null ? null : OutputFile.Open(outputs.Rejections, PhysicalFileSystem.Instance);
+        await using var quarantine = outputs.Quarantine is null ? null : OutputFile.Open(outputs.Quarantine, PhysicalFileSystem.Instance);
+        await using var reportFile = outputs.Report is null ? null : OutputFile.Open(outputs.Report, PhysicalFileSystem.Instance);
 
         var run = new TabularRun(_policy, _options, inputPaths, rejections?.Stream, quarantine?.Stream, Progress, "row");
         var writer = new OutputWriter();
@@ -84,9 +84,7 @@ public sealed class ParquetRecordFilter
             report.WriteJson(reportFile.Stream);
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
-        await kept.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return await TabularOutputs.FinishAsync(run, inputPaths, null, rejections, quarantine, reportFile, cancellationToken, report).ConfigureAwait(false);
+        return await TabularOutputs.FinishAsync(run, inputPaths, null, rejections, quarantine, reportFile, cancellationToken, report, kept).ConfigureAwait(false);
     }
 
     private async Task FilterOneAsync(

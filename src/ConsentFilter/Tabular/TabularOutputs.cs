@@ -8,7 +8,7 @@ internal static class TabularOutputs
 {
     internal static async Task<FilterReport> FinishAsync(
         TabularRun run, IReadOnlyList<string> inputPaths, OutputFile? kept, OutputFile? rejections, OutputFile? quarantine, OutputFile? reportFile,
-        CancellationToken cancellationToken, FilterReport? report = null)
+        CancellationToken cancellationToken, FilterReport? report = null, AtomicFile? keptFile = null)
     {
         if (report is null)
         {
@@ -19,28 +19,20 @@ internal static class TabularOutputs
             }
         }
 
-        // A committed report means every output it describes is in place.
+        // The same all-or-nothing commit as JSON Lines runs: everything prepared, then published data first, report last.
+        OutputFile[] all = [.. new[] { kept, rejections, quarantine, reportFile }.OfType<OutputFile>()];
+        foreach (var output in all)
+        {
+            await output.PrepareAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (keptFile is not null)
+        {
+            await keptFile.PrepareAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         cancellationToken.ThrowIfCancellationRequested();
-        if (kept is not null)
-        {
-            await kept.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        if (rejections is not null)
-        {
-            await rejections.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        if (quarantine is not null)
-        {
-            await quarantine.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        if (reportFile is not null)
-        {
-            await reportFile.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-
+        AtomicCommit.Publish([.. new[] { keptFile }.OfType<AtomicFile>(), .. all.Select(o => o.File).OfType<AtomicFile>()], PhysicalFileSystem.Instance);
         return report;
     }
 }

@@ -25,7 +25,10 @@ public static class CliProcess
     public static Task<CliResult> RunAsync(string workingDirectory, params string[] args) => RunAsync(workingDirectory, args, stdin: null);
 
     /// <summary>Runs the CLI with <paramref name="stdin"/> (UTF-8) as its standard input.</summary>
-    public static async Task<CliResult> RunAsync(string workingDirectory, string[] args, string? stdin)
+    public static Task<CliResult> RunAsync(string workingDirectory, string[] args, string? stdin) => RunAsync(workingDirectory, args, stdin, environment: null);
+
+    /// <summary>Runs the CLI with extra <paramref name="environment"/> variables (set after the inherited ones are cleaned).</summary>
+    public static async Task<CliResult> RunAsync(string workingDirectory, string[] args, string? stdin, IReadOnlyDictionary<string, string>? environment)
     {
         var start = new ProcessStartInfo(DotnetHost())
         {
@@ -45,6 +48,10 @@ public static class CliProcess
 
         start.Environment.Remove("CONSENTFILTER_HASH_KEY");
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
 
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
         var stdout = process.StandardOutput.ReadToEndAsync();
