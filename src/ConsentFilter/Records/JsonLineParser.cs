@@ -151,13 +151,35 @@ internal static class JsonLineParser
 
         foreach (var child in paths[container].Children)
         {
-            if (reader.ValueTextEquals(child.Name))
+            if (NameEquals(ref reader, child.Name))
             {
                 return child.Id;
             }
         }
 
         return Untracked;
+    }
+
+    /// <summary>Compares a property name, escapes decoded, with a field segment.</summary>
+    /// <remarks>
+    /// A name with a lone-surrogate escape (<c>"\ud800"</c>) is legal JSON but not text; the reader refuses to compare it.
+    /// Such a name equals no field segment (segments are valid text), so it is simply not a field the decision reads.
+    /// </remarks>
+    private static bool NameEquals(ref Utf8JsonReader reader, byte[] name)
+    {
+        if (!reader.ValueIsEscaped)
+        {
+            return reader.ValueSpan.SequenceEqual(name);
+        }
+
+        try
+        {
+            return reader.ValueTextEquals(name);
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static JsonValueRef Capture(ref Utf8JsonReader reader)

@@ -93,7 +93,7 @@ public sealed class HostileInputTests
     /// Found by <see cref="MutationFuzzTests"/>. Fail-closed today (the run fails, nothing is committed) but one hostile
     /// line must not stop a whole job.
     /// </summary>
-    [Theory(Skip = "Known bug, handed off: Utf8JsonReader.ValueTextEquals in JsonLineParser.FindChild throws InvalidOperationException on a lone surrogate escape in a property name; the fix belongs in Records/JsonLineParser.cs, which this branch must not edit")]
+    [Theory]
     [InlineData("{\"\\ud800\":1,\"user_id\":\"alice\"}")]
     [InlineData("{\"user_id\":\"alice\",\"\\udc00x\":1}")]
     public async Task RunAsync_LoneSurrogateEscapeInAPropertyName_IsDecidedNotACrash(string line)
