@@ -39,6 +39,7 @@ internal static class FilterCommand
         var maxLineLength = new Option<int>("--max-line-length") { Description = "Longest line in bytes; longer lines are quarantined.", DefaultValueFactory = _ => ConsentFilterDefaults.MaxLineLength, HelpName = "BYTES" };
         var maxSubjects = new Option<int>("--max-subjects") { Description = "Most co-subjects per record; more is quarantined as too_many_subjects.", DefaultValueFactory = _ => ConsentFilterDefaults.MaxSubjects, HelpName = "N" };
         var asOf = CommonOptions.AsOf();
+        var noManifest = new Option<bool>("--no-manifest") { Description = "Do not write OUTPUT.manifest.json (provenance for verify and purge) beside the output." };
         var maxSnapshotAge = new Option<string?>("--max-snapshot-age") { Description = "Refuse a snapshot older than this (e.g. 36h, 7d, or d.hh:mm:ss).", HelpName = "AGE" };
         var threads = new Option<int>("--threads") { Description = "Worker threads deciding records (output order is kept).", DefaultValueFactory = _ => Environment.ProcessorCount, HelpName = "N" };
         var hashKeyFile = new Option<string?>("--hash-key-file") { Description = $"File holding the HMAC key for user ids in the rejection log (or set {HashKeyEnvironmentVariable}). Without a key: plain SHA-256.", HelpName = "PATH" };
@@ -46,7 +47,7 @@ internal static class FilterCommand
         var command = new Command("filter", "Filter records against consent and write the kept ones byte for byte.\n\nExample:\n  consentfilter filter --records samples/records.jsonl --consent samples/consent.csv --jurisdictions samples/jurisdictions.csv --subject-field recipients --out out/kept.jsonl --rejected out/rejected.jsonl --quarantine out/quarantine.jsonl")
         {
             records, consent, jurisdictions, purpose, output, outDir, shard, shardCount, resume, rejected, quarantine, report,
-            userField, regionField, subjectFields, idField, unknownUsers, maxLineLength, maxSubjects, asOf, maxSnapshotAge, threads, hashKeyFile,
+            userField, regionField, subjectFields, idField, unknownUsers, maxLineLength, maxSubjects, asOf, noManifest, maxSnapshotAge, threads, hashKeyFile,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -61,6 +62,7 @@ internal static class FilterCommand
                 MaxLineLength = parse.GetValue(maxLineLength),
                 MaxSubjects = parse.GetValue(maxSubjects),
                 JurisdictionsAsOf = CommonOptions.ParseAsOf(parse.GetValue(asOf)),
+                WriteManifest = !parse.GetValue(noManifest),
                 MaxDegreeOfParallelism = parse.GetValue(threads),
                 MaxSnapshotAge = ParseAge(parse.GetValue(maxSnapshotAge)),
                 UserIdHashKey = ReadHashKey(parse.GetValue(hashKeyFile)),

@@ -29,7 +29,7 @@ internal static class ConsentCsvLoader
         }
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        using var hashing = new HashingReadStream(csv, hash);
+        using var hashing = new HashingReadStream(csv, hash, leaveOpen: true);
         return FromRows(CsvRows.Read(hashing, displayName), displayName, purposes, asOf, () => Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
 

@@ -11,10 +11,27 @@ internal sealed class RecordDecider(ConsentPolicy policy)
     private byte[] _idScratch = new byte[256];
     private char[] _regionScratch = new char[64];
 
+    private int _normalizedRegionStart;
+    private int _normalizedRegionLength;
+    private bool _regionIsText = true;
+    private bool _hasRegion;
+
     internal ConsentPolicy Policy => policy;
+
+    /// <summary>
+    /// The last decided record's region as the manifest summary keys it: empty when the record had none, else <c>=</c>
+    /// followed by the trimmed, upper-cased region (so an empty region, which resolves to <c>*</c>, differs from none).
+    /// </summary>
+    /// <remarks>A region that is not text (an escaped lone surrogate) reads as <c>=*</c>, the code it resolved to.</remarks>
+    internal ReadOnlySpan<char> SummaryRegion => !_hasRegion ? []
+        : _regionIsText ? _regionScratch.AsSpan(_normalizedRegionStart - 1, _normalizedRegionLength + 1)
+        : "=*";
 
     internal RecordVerdict Decide(ReadOnlySpan<byte> line, LineFields fields)
     {
+        _normalizedRegionLength = 0;
+        _regionIsText = true;
+        _hasRegion = !fields.Region.IsAbsent;
         RegionMatch? recordRegion = fields.Region.IsAbsent ? null : ResolveRegion(line, fields.Region);
 
         var author = Decide(line, fields.UserId, recordRegion);
@@ -59,26 +76,36 @@ internal sealed class RecordDecider(ConsentPolicy policy)
 
     private RegionMatch ResolveRegion(ReadOnlySpan<byte> line, JsonValueRef region)
     {
-        // Region escapes are JSON UTF-16 escapes; decode to text (lone surrogates stay as such and match no code).
+        // Region escapes are JSON UTF-16 escapes; decode to text. A lone surrogate is not text and resolves to `*`.
         var utf8 = IdBytes(line, region);
         var maxChars = Encoding.UTF8.GetMaxCharCount(utf8.Length);
-        if (_regionScratch.Length < maxChars * 2)
+        if (_regionScratch.Length < (maxChars * 2) + 1)
         {
-            _regionScratch = new char[maxChars * 2];
+            _regionScratch = new char[(maxChars * 2) + 1];
         }
 
-        var chars = DecodeLenient(utf8, _regionScratch.AsSpan(0, maxChars));
-        var normalized = _regionScratch.AsSpan(maxChars, maxChars);
+        var chars = DecodeStrict(utf8, _regionScratch.AsSpan(0, maxChars));
+        if (chars < 0)
+        {
+            _regionIsText = false;
+            // Not text, so no code and no country can be read from it: fail closed to the default row.
+            return policy.ResolveRegion([]);
+        }
+
+        // Layout: [decoded text | '=' | normalized text]; the '=' prefix serves SummaryRegion.
+        _regionScratch[maxChars] = '=';
+        var normalized = _regionScratch.AsSpan(maxChars + 1, maxChars);
         var n = Jurisdictions.RegionCode.Normalize(_regionScratch.AsSpan(0, chars), normalized);
+        _normalizedRegionStart = maxChars + 1;
+        _normalizedRegionLength = n;
         return policy.ResolveRegion(normalized[..n]);
     }
 
-    private static int DecodeLenient(ReadOnlySpan<byte> utf8, Span<char> destination)
+    /// <summary>Decodes a region's bytes; -1 when they are not text (an escaped lone surrogate).</summary>
+    private static int DecodeStrict(ReadOnlySpan<byte> utf8, Span<char> destination)
     {
-        // Invalid sequences here can only come from escaped lone surrogates; replacing them cannot make a code match
-        // that would not otherwise, because table codes are valid text without U+FFFD.
-        var status = System.Text.Unicode.Utf8.ToUtf16(utf8, destination, out _, out var written, replaceInvalidSequences: true);
-        return status == OperationStatus.Done ? written : 0;
+        var status = System.Text.Unicode.Utf8.ToUtf16(utf8, destination, out _, out var written, replaceInvalidSequences: false);
+        return status == OperationStatus.Done ? written : -1;
     }
 
 }

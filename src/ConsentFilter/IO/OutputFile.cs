@@ -17,7 +17,7 @@ internal sealed class OutputFile : IAsyncDisposable
     /// <summary>The file to publish once prepared; null for standard output, which cannot be withheld.</summary>
     internal AtomicFile? File => _file;
 
-    internal static OutputFile Open(string path, IFileSystem fileSystem)
+    internal static OutputFile Open(string path, IFileSystem fileSystem, System.Security.Cryptography.IncrementalHash? hash = null)
     {
         if (path == RecordFiles.StandardStream)
         {
@@ -25,7 +25,11 @@ internal sealed class OutputFile : IAsyncDisposable
         }
 
         var file = AtomicFile.Create(path, fileSystem);
-        return new OutputFile(file, Compression.OpenWrite(file.Stream, path));
+
+        // The hash sees the bytes as stored (after compression), so it matches a SHA-256 of the committed file.
+        Stream sink = hash is null ? file.Stream : new Internal.HashingWriteStream(file.Stream, hash);
+        var stream = Compression.OpenWrite(sink, path);
+        return new OutputFile(file, stream);
     }
 
     /// <summary>Finishes the data (compressed trailer included), flushes it to disk and closes it; nothing is published yet.</summary>

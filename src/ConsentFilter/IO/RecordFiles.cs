@@ -7,6 +7,17 @@ internal static class RecordFiles
 
     internal static Stream OpenRead(string path) => OpenRead(path, PhysicalFileSystem.Instance);
 
+    /// <summary>Opens a record file, feeding its bytes as stored (before decompression) into <paramref name="hash"/>.</summary>
+    internal static Stream OpenRead(string path, IFileSystem fileSystem, System.Security.Cryptography.IncrementalHash hash)
+    {
+        if (path == StandardStream)
+        {
+            return OpenRead(path, fileSystem);
+        }
+
+        return Compression.OpenRead(new Internal.HashingReadStream(fileSystem.OpenRead(path), hash), path);
+    }
+
     internal static Stream OpenRead(string path, IFileSystem fileSystem)
     {
         if (path == StandardStream)

@@ -2,8 +2,8 @@ using System.Security.Cryptography;
 
 namespace ConsentFilter.Internal;
 
-/// <summary>A read-only pass-through stream that feeds every byte read into a hash.</summary>
-internal sealed class HashingReadStream(Stream inner, IncrementalHash hash) : Stream
+/// <summary>A read-only pass-through stream that feeds every byte read into a hash; it disposes the inner stream unless told not to.</summary>
+internal sealed class HashingReadStream(Stream inner, IncrementalHash hash, bool leaveOpen = false) : Stream
 {
     public long BytesRead { get; private set; }
 
@@ -47,4 +47,24 @@ internal sealed class HashingReadStream(Stream inner, IncrementalHash hash) : St
     public override void SetLength(long value) => throw new NotSupportedException();
 
     public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && !leaveOpen)
+        {
+            inner.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (!leaveOpen)
+        {
+            await inner.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
 }

@@ -21,6 +21,7 @@ internal sealed class BatchProcessor
     private readonly AuditSettings _audit;
     private readonly IReadOnlyList<string> _inputNames;
     private readonly byte[] _hash = new byte[32];
+    private readonly Provenance.UserSummaryHasher? _summary;
     private Utf8JsonWriter? _json;
 
     internal BatchProcessor(ConsentPolicy policy, FieldPaths paths, AuditSettings audit, IReadOnlyList<string> inputNames)
@@ -29,6 +30,7 @@ internal sealed class BatchProcessor
         _decider = new RecordDecider(policy);
         _audit = audit;
         _inputNames = inputNames;
+        _summary = audit.UserSummary?.Clone();
     }
 
     internal void Process(LineBatch batch)
@@ -44,9 +46,9 @@ internal sealed class BatchProcessor
             batch.Quarantine = new ArrayBufferWriter<byte>(1024);
         }
 
-        if (_audit.UserSummary is not null)
+        if (_summary is not null)
         {
-            batch.KeptUsers = [];
+            batch.Summary = new Provenance.OutputSummary();
         }
 
         var counts = batch.Counts;
@@ -114,12 +116,14 @@ internal sealed class BatchProcessor
         if (verdict.IsKept)
         {
             counts.AddKept(verdict.Region.Code);
-            if (batch.KeptUsers is { } users)
+            if (batch.Summary is { } summary)
             {
-                users.Add(_audit.UserSummary!.Hash(_decider.IdBytes(line, _fields.UserId)));
+                var region = _decider.SummaryRegion;
+                summary.AddRegion(region);
+                summary.Kept.Add(_summary!.Hash(_decider.IdBytes(line, _fields.UserId), region));
                 foreach (var subject in _fields.Subjects)
                 {
-                    users.Add(_audit.UserSummary.Hash(_decider.IdBytes(line, subject)));
+                    summary.Kept.Add(_summary.Hash(_decider.IdBytes(line, subject), region));
                 }
             }
 
@@ -127,6 +131,15 @@ internal sealed class BatchProcessor
         }
 
         counts.AddDropped(verdict.Reason, verdict.Region.Code);
+        if (batch.Summary is { } dropped)
+        {
+            // The failing subject: while it stays not allowed with this region, the record stays dropped.
+            var region = _decider.SummaryRegion;
+            dropped.AddRegion(region);
+            var failing = verdict.Subject == 0 ? _fields.UserId : _fields.Subjects[verdict.Subject - 1];
+            dropped.Dropped.Add(_summary!.Hash(_decider.IdBytes(line, failing), region));
+        }
+
         if (batch.Rejections is { } rejections)
         {
             WriteRejection(rejections, batch, entry, line, verdict);

@@ -58,6 +58,11 @@ public sealed class ConsentFilterOptions
     /// <value>The default is null: the snapshot's as-of day (today when the snapshot has none).</value>
     public DateOnly? JurisdictionsAsOf { get; set; }
 
+    /// <summary>Write a provenance manifest (<c>OUTPUT.manifest.json</c>) beside a file output, in the same commit.</summary>
+    /// <value>The default is true.</value>
+    /// <remarks>It costs a SHA-256 of the inputs and the output and a 64-bit hash per user of each kept record.</remarks>
+    public bool WriteManifest { get; set; } = true;
+
     /// <summary>Refuse a snapshot whose as-of time is older than this; null accepts any age.</summary>
     /// <value>The default is null.</value>
     /// <remarks>A stale snapshot silently ignores recent opt-outs. A snapshot with no as-of time fails any age limit.</remarks>

@@ -30,8 +30,8 @@ internal sealed class FilterPipeline
         _paths = new FieldPaths(options.UserField, options.RegionField, options.IdField, [.. options.SubjectFields], options.MaxSubjects);
     }
 
-    /// <summary>Keyed hashes of every user in a kept record, when <see cref="Provenance.UserSummaryHasher"/> was given.</summary>
-    internal HashSet<ulong>? KeptUsers { get; private set; }
+    /// <summary>The run's output summary, when a <see cref="Provenance.UserSummaryHasher"/> was given.</summary>
+    internal Provenance.OutputSummary? Summary { get; private set; }
 
     internal async Task<RunCounts[]> RunAsync(
         IReadOnlyList<RecordInput> inputs,
@@ -42,7 +42,7 @@ internal sealed class FilterPipeline
         CancellationToken cancellationToken,
         Provenance.UserSummaryHasher? userSummary = null)
     {
-        KeptUsers = userSummary is null ? null : [];
+        Summary = userSummary is null ? null : new Provenance.OutputSummary();
         var perInput = new RunCounts[inputs.Count];
         for (var i = 0; i < perInput.Length; i++)
         {
@@ -151,9 +151,9 @@ internal sealed class FilterPipeline
             }
 
             perInput[batch.InputIndex].Add(batch.Counts);
-            if (batch.KeptUsers is { } users)
+            if (batch.Summary is { } summary)
             {
-                KeptUsers!.UnionWith(users);
+                Summary!.Add(summary);
             }
 
             Telemetry.ConsentFilterTelemetry.Record(batch.Counts, batch.InputBytes);

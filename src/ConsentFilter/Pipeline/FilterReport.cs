@@ -40,6 +40,9 @@ public sealed class FilterReport
         Inputs = files;
     }
 
+    /// <summary>The output summary (user/region pairs of kept and dropped records), when the run collected it for a manifest.</summary>
+    internal Provenance.OutputSummary? Summary { get; init; }
+
     /// <summary>Whether the run finished; a report object only exists for finished runs.</summary>
     public bool Complete => true;
 

@@ -41,8 +41,8 @@ internal sealed class LineBatch
 
     internal RunCounts Counts { get; } = new();
 
-    /// <summary>Keyed hashes of the users (authors and co-subjects) of kept lines, when a manifest is written.</summary>
-    internal HashSet<ulong>? KeptUsers { get; set; }
+    /// <summary>The manifest's summary of this batch (kept and dropped user/region pairs), when a manifest is written.</summary>
+    internal Provenance.OutputSummary? Summary { get; set; }
 
     /// <summary>Input bytes (after decompression) read to fill this batch.</summary>
     internal long InputBytes { get; set; }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
 using System.Text;
 using ConsentFilter.Consent;
 using ConsentFilter.Decisions;
@@ -102,7 +103,11 @@ public sealed class RecordFilter : IDisposable
     /// On failure or cancellation the exception propagates and the streams may hold partial data: commit them only when
     /// this method returns. <see cref="RunToFilesAsync"/> does that for files.
     /// </remarks>
-    public async Task<FilterReport> RunAsync(IReadOnlyList<RecordInput> inputs, FilterOutputs outputs, CancellationToken cancellationToken = default)
+    public Task<FilterReport> RunAsync(IReadOnlyList<RecordInput> inputs, FilterOutputs outputs, CancellationToken cancellationToken = default) =>
+        RunCoreAsync(inputs, outputs, null, cancellationToken);
+
+    private async Task<FilterReport> RunCoreAsync(
+        IReadOnlyList<RecordInput> inputs, FilterOutputs outputs, Provenance.UserSummaryHasher? userSummary, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(outputs);
@@ -117,7 +122,7 @@ public sealed class RecordFilter : IDisposable
         RunCounts[] perInput;
         try
         {
-            perInput = await pipeline.RunAsync(inputs, outputs.Kept, outputs.Rejections, outputs.Quarantine, key, cancellationToken).ConfigureAwait(false);
+            perInput = await pipeline.RunAsync(inputs, outputs.Kept, outputs.Rejections, outputs.Quarantine, key, cancellationToken, userSummary).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -136,7 +141,7 @@ public sealed class RecordFilter : IDisposable
             await outputs.Quarantine.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var report = new FilterReport(Policy, _options, inputs, perInput, started, clock.Elapsed);
+        var report = new FilterReport(Policy, _options, inputs, perInput, started, clock.Elapsed) { Summary = pipeline.Summary };
         if (!report.IsConserved)
         {
             throw new InvalidOperationException("internal error: report counts do not add up; nothing is committed");
@@ -165,30 +170,72 @@ public sealed class RecordFilter : IDisposable
         ArgumentNullException.ThrowIfNull(inputPaths);
         ArgumentNullException.ThrowIfNull(outputs);
         var fileSystem = FileSystem;
-        var inputs = inputPaths.Select(path => RecordInput.FromFile(path, fileSystem)).ToArray();
-        await using var kept = OutputFile.Open(outputs.Output, fileSystem);
-        await using var rejections = outputs.Rejections is null ? null : OutputFile.Open(outputs.Rejections, fileSystem);
-        await using var quarantine = outputs.Quarantine is null ? null : OutputFile.Open(outputs.Quarantine, fileSystem);
-        await using var reportFile = outputs.Report is null ? null : OutputFile.Open(outputs.Report, fileSystem);
-
-        var report = await RunAsync(inputs, new FilterOutputs(kept.Stream, rejections?.Stream, quarantine?.Stream), cancellationToken).ConfigureAwait(false);
-        if (reportFile is not null)
+        var manifest = _options.WriteManifest && outputs.Output != IO.RecordFiles.StandardStream;
+        using var outputHash = manifest ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        var inputHashes = inputPaths.Select(_ => manifest ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null).ToArray();
+        try
         {
-            report.WriteJson(reportFile.Stream);
-        }
+            var inputs = inputPaths.Select((path, i) => inputHashes[i] is { } hash ? RecordInput.FromFile(path, fileSystem, hash) : RecordInput.FromFile(path, fileSystem)).ToArray();
+            await using var kept = OutputFile.Open(outputs.Output, fileSystem, outputHash);
+            await using var rejections = outputs.Rejections is null ? null : OutputFile.Open(outputs.Rejections, fileSystem);
+            await using var quarantine = outputs.Quarantine is null ? null : OutputFile.Open(outputs.Quarantine, fileSystem);
+            await using var reportFile = outputs.Report is null ? null : OutputFile.Open(outputs.Report, fileSystem);
 
-        // Phase 1: every output complete, on disk and closed; still nothing at a final path.
-        OutputFile[] all = [.. new[] { kept, rejections, quarantine, reportFile }.OfType<OutputFile>()];
-        foreach (var output in all)
+            var summaryKey = SummaryKey(out var keyIsSecret);
+            var report = await RunCoreAsync(inputs, new FilterOutputs(kept.Stream, rejections?.Stream, quarantine?.Stream),
+                manifest ? new Provenance.UserSummaryHasher(summaryKey) : null, cancellationToken).ConfigureAwait(false);
+            if (reportFile is not null)
+            {
+                report.WriteJson(reportFile.Stream);
+            }
+
+            // Phase 1: every output complete, on disk and closed; still nothing at a final path.
+            OutputFile[] all = [.. new[] { kept, rejections, quarantine, reportFile }.OfType<OutputFile>()];
+            foreach (var output in all)
+            {
+                await output.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            // The manifest describes the output as committed (hashed after its compressed trailer), in the same commit.
+            await using var manifestFile = manifest ? AtomicFile.Create(Provenance.Manifest.PathFor(outputs.Output), fileSystem) : null;
+            if (manifestFile is not null)
+            {
+                var bytes = Provenance.Manifest.Build(report, Convert.ToHexStringLower(outputHash!.GetHashAndReset()),
+                    [.. inputHashes.Select((h, i) => inputPaths[i] == IO.RecordFiles.StandardStream ? "" : Convert.ToHexStringLower(h!.GetHashAndReset()))],
+                    summaryKey, report.Summary ?? new Provenance.OutputSummary(), keyIsSecret);
+                await manifestFile.Stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+                await manifestFile.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            // The last moment a cancellation withdraws the run. Phase 2 publishes all or rolls back: data, manifest, report last.
+            cancellationToken.ThrowIfCancellationRequested();
+            AtomicFile?[] order = [kept.File, rejections?.File, quarantine?.File, manifestFile, reportFile?.File];
+            AtomicCommit.Publish([.. order.OfType<AtomicFile>()], fileSystem);
+            return report;
+        }
+        finally
         {
-            await output.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            foreach (var hash in inputHashes)
+            {
+                hash?.Dispose();
+            }
         }
-
-        // The last moment a cancellation withdraws the run. Phase 2 publishes all or rolls back, data first, report last.
-        cancellationToken.ThrowIfCancellationRequested();
-        AtomicCommit.Publish([.. all.Select(o => o.File).OfType<AtomicFile>()], fileSystem);
-        return report;
     }
+
+    /// <summary>
+    /// The key of the manifest's user summary: derived from the HMAC key when one is set (and then not stored), else
+    /// from the snapshot's fingerprint (and stored), so reruns give byte-identical manifests and one purge check serves
+    /// every output of a snapshot.
+    /// </summary>
+    private ulong SummaryKey(out bool isSecret)
+    {
+        isSecret = _options.UserIdHashKey is not null;
+        var material = isSecret
+            ? SHA256.HashData(Encoding.UTF8.GetBytes("consentfilter.manifest.users:" + _options.UserIdHashKey))
+            : SHA256.HashData(Encoding.UTF8.GetBytes("consentfilter.manifest.users.seed:" + Policy.Snapshot.Info.Sha256));
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(material);
+    }
+
 
     /// <summary>Decides each record of one input as it streams, for embedding in an ETL job.</summary>
     /// <remarks>Single-threaded and in input order; every line (blank ones excepted) yields exactly one result.</remarks>

@@ -20,6 +20,10 @@ public sealed class RecordInput
     /// <summary>A file, decompressed on the fly when its name ends in <c>.gz</c>; <c>-</c> means standard input.</summary>
     public static RecordInput FromFile(string path) => FromFile(path, IO.PhysicalFileSystem.Instance);
 
+    /// <summary>A file whose stored bytes are hashed as they are read (for the manifest).</summary>
+    internal static RecordInput FromFile(string path, IO.IFileSystem fileSystem, System.Security.Cryptography.IncrementalHash hash) =>
+        new(path, _ => ValueTask.FromResult(IO.RecordFiles.OpenRead(path, fileSystem, hash)));
+
     internal static RecordInput FromFile(string path, IO.IFileSystem fileSystem)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);

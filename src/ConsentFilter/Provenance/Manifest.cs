@@ -21,16 +21,8 @@ public static class Manifest
     /// <summary>The manifest path for an output.</summary>
     public static string PathFor(string output) => output + ".manifest.json";
 
-    internal static byte[] Build(FilterReport report, string outputSha256, IReadOnlyList<string> inputSha256, ulong summaryKey, IReadOnlyCollection<ulong> users, bool keyIsSecret)
+    internal static byte[] Build(FilterReport report, string outputSha256, IReadOnlyList<string> inputSha256, ulong summaryKey, OutputSummary summary, bool keyIsSecret)
     {
-        var sorted = users.ToArray();
-        Array.Sort(sorted);
-        var packed = new byte[sorted.Length * 8];
-        for (var i = 0; i < sorted.Length; i++)
-        {
-            BinaryPrimitives.WriteUInt64BigEndian(packed.AsSpan(i * 8), sorted[i]);
-        }
-
         var inputs = new JsonArray();
         for (var i = 0; i < report.Inputs.Count; i++)
         {
@@ -74,14 +66,14 @@ public static class Manifest
                 ["max_subjects"] = report.Options.MaxSubjects,
             },
             ["tool"] = new JsonObject { ["name"] = "consentfilter", ["version"] = FilterReport.ToolVersion },
-            ["created_at"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture),
             ["users"] = new JsonObject
             {
-                ["hash"] = "xxh3-64",
+                ["hash"] = "xxh3-64(user id bytes, 0xFF, normalized record region as UTF-16LE)",
                 // Without a secret key the seed is stored so the summary can be checked later; with one it is not.
                 ["seed"] = keyIsSecret ? null : summaryKey.ToString(CultureInfo.InvariantCulture),
-                ["count"] = sorted.Length,
-                ["hashes"] = Convert.ToBase64String(packed),
+                ["regions"] = new JsonArray([.. summary.Regions.Order(StringComparer.Ordinal).Select(r => (JsonNode)r)]),
+                ["kept"] = Pack(summary.Kept),
+                ["dropped"] = Pack(summary.Dropped),
             },
         };
 
@@ -114,11 +106,24 @@ public static class Manifest
             : throw new InvalidDataException($"{path}: not a {Schema} manifest");
     }
 
-    /// <summary>The sorted user hashes of a manifest.</summary>
-    public static ulong[] UserHashes(JsonObject manifest)
+    private static JsonObject Pack(IReadOnlyCollection<ulong> hashes)
+    {
+        var sorted = hashes.ToArray();
+        Array.Sort(sorted);
+        var packed = new byte[sorted.Length * 8];
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(packed.AsSpan(i * 8), sorted[i]);
+        }
+
+        return new JsonObject { ["count"] = sorted.Length, ["hashes"] = Convert.ToBase64String(packed) };
+    }
+
+    /// <summary>The sorted (user, region) hashes of a manifest's kept records (<paramref name="part"/> <c>kept</c>) or dropped ones (<c>dropped</c>).</summary>
+    public static ulong[] UserHashes(JsonObject manifest, string part = "kept")
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        var packed = Convert.FromBase64String(manifest["users"]?["hashes"]?.GetValue<string>() ?? string.Empty);
+        var packed = Convert.FromBase64String(manifest["users"]?[part]?["hashes"]?.GetValue<string>() ?? string.Empty);
         var hashes = new ulong[packed.Length / 8];
         for (var i = 0; i < hashes.Length; i++)
         {
@@ -155,11 +160,34 @@ public static class Manifest
             return $"{output}: SHA-256 {actual} does not match the manifest's {expected}";
         }
 
-        var hashes = manifest["users"]?["hashes"]?.GetValue<string>() ?? string.Empty;
-        var count = manifest["users"]?["count"]?.GetValue<long>() ?? -1;
-        return hashes.Length % 4 != 0 || Convert.FromBase64String(hashes).Length != count * 8
-            ? $"{manifestPath}: user summary is damaged"
+        foreach (var part in new[] { "kept", "dropped" })
+        {
+            var hashes = manifest["users"]?[part]?["hashes"]?.GetValue<string>() ?? string.Empty;
+            var count = manifest["users"]?[part]?["count"]?.GetValue<long>() ?? -1;
+            if (hashes.Length % 4 != 0 || Convert.FromBase64String(hashes).Length != count * 8)
+            {
+                return $"{manifestPath}: user summary is damaged";
+            }
+        }
+
+        return manifest["output"]?["records"]?.GetValue<long>() is long records && records != CountLines(output)
+            ? $"{output}: record count does not match the manifest's {records}"
             : null;
+    }
+
+    private static long CountLines(string output)
+    {
+        using var file = File.OpenRead(output);
+        using var plain = IO.Compression.OpenRead(file, output);
+        var buffer = new byte[1 << 16];
+        long lines = 0;
+        int n;
+        while ((n = plain.Read(buffer)) > 0)
+        {
+            lines += buffer.AsSpan(0, n).Count((byte)'\n');
+        }
+
+        return lines;
     }
 
     /// <summary>Lowercase hex SHA-256 of a file's bytes.</summary>

@@ -11,8 +11,9 @@ namespace ConsentFilter.Provenance;
 /// Removes records that may no longer be used from already filtered outputs, re-filtering only the outputs that need it.
 /// </summary>
 /// <remarks>
-/// An output is left untouched (not even rewritten) when every user in its manifest's summary is, under the new
-/// snapshot and table, allowed in every region context a record can bring; then no record of it can change fate.
+/// An output is left untouched (not even rewritten) when, under the new snapshot and table, every (user, record region)
+/// of its kept records is still allowed and the failing (user, record region) of every dropped record is still not;
+/// then no record of its inputs can change fate.
 /// Otherwise it is filtered again from the inputs its manifest names (so newly allowed records come back too) and
 /// replaced atomically with a new manifest. An output without a manifest is re-filtered from itself, with a warning.
 /// The new snapshot must be a CSV: the check needs the raw ids, which a compiled snapshot does not keep.
@@ -25,7 +26,7 @@ public static class Purge
     {
         ArgumentNullException.ThrowIfNull(outputs);
         var report = new PurgeReport();
-        var allowedByKey = new Dictionary<ulong, HashSet<ulong>>();
+        var allowedByKey = new Dictionary<(ulong, string), HashSet<ulong>>();
         foreach (var output in outputs)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -40,13 +41,20 @@ public static class Purge
                 var key = manifest["users"]?["seed"]?.GetValue<string>() is { } seed
                     ? ulong.Parse(seed, CultureInfo.InvariantCulture)
                     : secretKey ?? throw new InvalidOperationException($"{manifestPath}: the user summary is keyed with a secret key; pass the same key");
-                if (!allowedByKey.TryGetValue(key, out var allowed))
+                var regions = manifest["users"]?["regions"]?.AsArray().Select(r => r!.GetValue<string>()).ToList() ?? [];
+                var cacheKey = (key, string.Join('\n', regions));
+                if (!allowedByKey.TryGetValue(cacheKey, out var allowed))
                 {
-                    allowed = AllowedEverywhere(filter.Policy, new UserSummaryHasher(key));
-                    allowedByKey.Add(key, allowed);
+                    allowed = AllowedPairs(filter.Policy, new UserSummaryHasher(key), regions);
+                    allowedByKey.Add(cacheKey, allowed);
                 }
 
-                if (Manifest.UserHashes(manifest).All(allowed.Contains))
+                // Unchanged when every kept (user, region) is still allowed and every dropped record's failing
+                // (user, region) is still not: then no record of it changes fate. Unknown users treated as unset
+                // cannot be enumerated, so such outputs are always re-filtered.
+                if (options.UnknownUsers == UnknownUserPolicy.Drop
+                    && Manifest.UserHashes(manifest, "kept").All(allowed.Contains)
+                    && !Manifest.UserHashes(manifest, "dropped").Any(allowed.Contains))
                 {
                     report.Untouched.Add(output);
                     continue;
@@ -94,26 +102,25 @@ public static class Purge
         return report;
     }
 
-    /// <summary>Keyed hashes of the new snapshot's users who are allowed whatever region a record brings.</summary>
-    private static HashSet<ulong> AllowedEverywhere(ConsentPolicy policy, UserSummaryHasher hasher)
+    /// <summary>Keyed hashes of every (user, record region) the new snapshot and table allow.</summary>
+    private static HashSet<ulong> AllowedPairs(ConsentPolicy policy, UserSummaryHasher hasher, IReadOnlyList<string> regions)
     {
         if (policy.Snapshot is not ConsentSnapshot snapshot)
         {
             throw new InvalidOperationException("purge needs the new consent as a CSV (a compiled snapshot keeps no raw ids)");
         }
 
-        RegionMatch?[] contexts =
-        [
-            null,
-            .. policy.Jurisdictions.Rows.Keys.Where(code => code != RegionCode.Default).Select(code => (RegionMatch?)policy.ResolveRegion(code)),
-            policy.ResolveRegion("ZZ-NOT-LISTED"),
-        ];
+        // Summary regions: empty for a record without region, else '=' and the normalized region.
+        var contexts = regions.Select(r => (Region: r, Match: r.Length == 0 ? (RegionMatch?)null : policy.ResolveRegion(r.AsSpan(1)))).ToList();
         var allowed = new HashSet<ulong>();
         foreach (var id in snapshot.Users.Keys)
         {
-            if (contexts.All(context => policy.Decide(id, context).IsAllowed))
+            foreach (var (region, match) in contexts)
             {
-                allowed.Add(hasher.Hash(id));
+                if (policy.Decide(id, match).IsAllowed)
+                {
+                    allowed.Add(hasher.Hash(id, region));
+                }
             }
         }
 

@@ -85,10 +85,11 @@ public sealed class PrivateAuditLogTests : IDisposable
             ["stdout"] = toFile.StdOut,
             ["report.json"] = File.ReadAllText(_dir.File("out/report.json")),
             ["rejected.jsonl"] = rejected,
+            ["kept.jsonl.manifest.json"] = File.ReadAllText(_dir.File("out/kept.jsonl.manifest.json")),
         };
         foreach (var name in Directory.EnumerateFiles(_dir.File("out"), "*", new EnumerationOptions { AttributesToSkip = 0 }).Select(Path.GetFileName))
         {
-            Assert.Contains(name, new[] { "kept.jsonl", "rejected.jsonl", "quarantine.jsonl", "report.json" });
+            Assert.Contains(name, new[] { "kept.jsonl", "kept.jsonl.manifest.json", "rejected.jsonl", "quarantine.jsonl", "report.json" });
         }
 
         AssertNoLeak(artefacts);

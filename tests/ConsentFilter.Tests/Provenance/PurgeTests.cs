@@ -1,0 +1,204 @@
+using System.Text;
+using ConsentFilter.Cli;
+using ConsentFilter.Provenance;
+
+namespace ConsentFilter.Tests.Provenance;
+
+/// <summary>Manifests, verify and purge: after consent changes, only affected outputs change, and they equal a fresh run.</summary>
+public sealed class PurgeTests : IDisposable
+{
+    private readonly string _temp = Directory.CreateTempSubdirectory("cf-purge-").FullName;
+    private readonly string _root = Docs.ReadmeTests.RepositoryRoot();
+
+    public void Dispose() => Directory.Delete(_temp, recursive: true);
+
+    [Fact]
+    public async Task Purge_RevokedUsersAndChangedRegime_OutputsEqualAFreshRunAndUntouchedOnesKeepBytesAndTime()
+    {
+        var inputs = SplitSamples(8);
+        var consentA = Path.Combine(_root, "samples", "consent.csv");
+        var tableA = Path.Combine(_root, "samples", "jurisdictions.csv");
+        var dataset = Path.Combine(_temp, "dataset");
+        Assert.Equal(0, await Cli([.. Common(inputs, consentA, tableA), "--out-dir", dataset]));
+
+        // B: a few percent of users revoke, and one region's regime changes.
+        var lines = await File.ReadAllLinesAsync(consentA);
+        var revoked = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 1; i < lines.Length; i += 37)
+        {
+            var fields = lines[i].Split(',');
+            fields[2] = "denied";
+            revoked.Add(fields[0]);
+            lines[i] = string.Join(',', fields);
+        }
+
+        var consentB = Path.Combine(_temp, "consent-b.csv");
+        await File.WriteAllLinesAsync(consentB, lines);
+        var tableB = Path.Combine(_temp, "jurisdictions-b.csv");
+        await File.WriteAllTextAsync(tableB, (await File.ReadAllTextAsync(tableA)).Replace("CN,excluded", "CN,opt-out", StringComparison.Ordinal));
+
+        var before = inputs.ToDictionary(i => i, i => (Bytes: File.ReadAllBytes(Out(dataset, i)), Time: File.GetLastWriteTimeUtc(Out(dataset, i))));
+        await Task.Delay(50);
+        var outputs = inputs.Select(i => Out(dataset, i)).ToList();
+        var purge = await Purge.RunAsync(outputs, consentB, tableB, null);
+
+        // Every output equals a fresh run with B, byte for byte.
+        var fresh = Path.Combine(_temp, "fresh");
+        Assert.Equal(0, await Cli([.. Common(inputs, consentB, tableB), "--out-dir", fresh]));
+        foreach (var input in inputs)
+        {
+            Assert.Equal(await File.ReadAllBytesAsync(Out(fresh, input)), await File.ReadAllBytesAsync(Out(dataset, input)));
+            Assert.Null(Manifest.Verify(Out(dataset, input)));
+        }
+
+        Assert.Equal(inputs.Length, purge.Checked);
+        Assert.NotEmpty(purge.Changed);
+        Assert.True(purge.RemovedByReason.Values.Sum() > 0);
+        foreach (var untouched in purge.Untouched)
+        {
+            var input = inputs.Single(i => Out(dataset, i) == untouched);
+            Assert.Equal(before[input].Bytes, await File.ReadAllBytesAsync(untouched));
+            Assert.Equal(before[input].Time, File.GetLastWriteTimeUtc(untouched));
+        }
+
+        // An output whose users were all untouched must not have been changed.
+        Assert.Equal(inputs.Length, purge.Changed.Count + purge.Untouched.Count);
+    }
+
+    [Fact]
+    public async Task Purge_OneRevokedUser_ChangesOnlyTheOutputsHoldingThem()
+    {
+        var inputs = SplitSamples(8);
+        var consentA = Path.Combine(_root, "samples", "consent.csv");
+        var table = Path.Combine(_root, "samples", "jurisdictions.csv");
+        var dataset = Path.Combine(_temp, "dataset");
+        Assert.Equal(0, await Cli([.. Common(inputs, consentA, table), "--out-dir", dataset]));
+
+        // Revoke the author of the first kept record of the first output.
+        var firstKept = (await File.ReadAllLinesAsync(Out(dataset, inputs[0])))[0];
+        var user = System.Text.Json.JsonDocument.Parse(firstKept).RootElement.GetProperty("user_id").ToString();
+        var lines = (await File.ReadAllLinesAsync(consentA)).Select(l =>
+        {
+            var fields = l.Split(',');
+            if (fields[0] == user)
+            {
+                fields[2] = "denied";
+            }
+
+            return string.Join(',', fields);
+        });
+        var consentB = Path.Combine(_temp, "consent-b.csv");
+        await File.WriteAllLinesAsync(consentB, lines);
+        var times = inputs.ToDictionary(i => i, i => File.GetLastWriteTimeUtc(Out(dataset, i)));
+        await Task.Delay(50);
+
+        var purge = await Purge.RunAsync([.. inputs.Select(i => Out(dataset, i))], consentB, table, null);
+
+        Assert.Contains(Out(dataset, inputs[0]), purge.Changed);
+        Assert.NotEmpty(purge.Untouched);
+        var holding = inputs.Where(i => File.ReadLines(i).Any(l => l.Contains($"\"{user}\"", StringComparison.Ordinal))).Select(i => Out(dataset, i)).ToHashSet();
+        Assert.Subset(holding, purge.Changed.ToHashSet());
+        foreach (var untouched in purge.Untouched)
+        {
+            Assert.Equal(times[inputs.Single(i => Out(dataset, i) == untouched)], File.GetLastWriteTimeUtc(untouched));
+        }
+
+        var fresh = Path.Combine(_temp, "fresh");
+        Assert.Equal(0, await Cli([.. Common(inputs, consentB, table), "--out-dir", fresh]));
+        foreach (var input in inputs)
+        {
+            Assert.Equal(await File.ReadAllBytesAsync(Out(fresh, input)), await File.ReadAllBytesAsync(Out(dataset, input)));
+        }
+
+        Assert.True(purge.RemovedByReason[ConsentFilter.Decisions.DropReason.OptedOut] > 0);
+    }
+
+    [Fact]
+    public async Task Purge_NothingChanged_TouchesNothing()
+    {
+        var inputs = SplitSamples(3);
+        var consent = Path.Combine(_root, "samples", "consent.csv");
+        var table = Path.Combine(_root, "samples", "jurisdictions.csv");
+        var dataset = Path.Combine(_temp, "dataset");
+        Assert.Equal(0, await Cli([.. Common(inputs, consent, table), "--out-dir", dataset]));
+
+        var purge = await Purge.RunAsync([.. inputs.Select(i => Out(dataset, i))], consent, table, null);
+
+        Assert.Empty(purge.Changed);
+        Assert.Equal(inputs.Length, purge.Untouched.Count);
+        Assert.Equal(0, purge.RemovedByReason.Values.Sum());
+        foreach (var input in inputs)
+        {
+            Assert.Null(Manifest.Verify(Out(dataset, input)));
+        }
+    }
+
+    [Fact]
+    public async Task Verify_FlippedByteOrForeignManifest_Fails()
+    {
+        var inputs = SplitSamples(2);
+        var dataset = Path.Combine(_temp, "dataset");
+        Assert.Equal(0, await Cli([.. Common(inputs, Path.Combine(_root, "samples", "consent.csv"), Path.Combine(_root, "samples", "jurisdictions.csv")), "--out-dir", dataset]));
+        var first = Out(dataset, inputs[0]);
+        var second = Out(dataset, inputs[1]);
+        Assert.Equal(0, await Cli(["verify", first, second]));
+
+        var bytes = await File.ReadAllBytesAsync(first);
+        bytes[bytes.Length / 2] ^= 0x01;
+        await File.WriteAllBytesAsync(first, bytes);
+        Assert.NotNull(Manifest.Verify(first));
+        Assert.Equal(1, await Cli(["verify", first], expectSuccess: false));
+
+        File.Copy(Manifest.PathFor(first), Manifest.PathFor(second), overwrite: true);
+        Assert.Contains("does not match", Manifest.Verify(second), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Manifest_NamesInputsSnapshotTableAndUsers()
+    {
+        var inputs = SplitSamples(1);
+        var output = Path.Combine(_temp, "kept.jsonl");
+        Assert.Equal(0, await Cli([.. Common(inputs, Path.Combine(_root, "samples", "consent.csv"), Path.Combine(_root, "samples", "jurisdictions.csv")), "--out", output, "--report", Path.Combine(_temp, "r.json")]));
+
+        var manifest = Manifest.Read(Manifest.PathFor(output));
+        Assert.Equal(Manifest.Sha256Of(output), manifest["output"]!["sha256"]!.GetValue<string>());
+        Assert.Equal(858, manifest["output"]!["records"]!.GetValue<long>());
+        Assert.Equal(Manifest.Sha256Of(inputs[0]), manifest["inputs"]![0]!["sha256"]!.GetValue<string>());
+        Assert.Equal("ai_training", manifest["purpose"]!.GetValue<string>());
+        Assert.NotEmpty(Manifest.UserHashes(manifest));
+        var text = await File.ReadAllTextAsync(Manifest.PathFor(output));
+        Assert.DoesNotContain("\"u0002", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("\"u0007", text, StringComparison.Ordinal);
+    }
+
+    private static string Out(string dataset, string input) => Path.Combine(dataset, Path.GetFileName(input));
+
+    private string[] SplitSamples(int parts)
+    {
+        var lines = File.ReadAllLines(Path.Combine(_root, "samples", "records.jsonl"));
+        var directory = Path.Combine(_temp, "in");
+        Directory.CreateDirectory(directory);
+        var size = (lines.Length + parts - 1) / parts;
+        return [.. Enumerable.Range(0, parts).Select(p =>
+        {
+            var path = Path.Combine(directory, $"part{p}.jsonl");
+            File.WriteAllText(path, string.Join('\n', lines.Skip(p * size).Take(size)) + "\n", new UTF8Encoding(false));
+            return path;
+        })];
+    }
+
+    private static string[] Common(string[] inputs, string consent, string table) =>
+        ["filter", "--records", .. inputs, "--consent", consent, "--jurisdictions", table, "--subject-field", "recipients"];
+
+    private static async Task<int> Cli(string[] args, bool expectSuccess = true)
+    {
+        var stderr = new StringWriter();
+        var code = await ConsoleApp.RunAsync(args, new StringWriter(), stderr);
+        if (expectSuccess)
+        {
+            Assert.True(code == 0, stderr.ToString());
+        }
+
+        return code;
+    }
+}
