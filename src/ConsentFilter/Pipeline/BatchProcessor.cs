@@ -120,10 +120,10 @@ internal sealed class BatchProcessor
             {
                 var region = _decider.SummaryRegion;
                 summary.AddRegion(region);
-                summary.Kept.Add(_summary!.Hash(_decider.IdBytes(line, _fields.UserId), region));
+                summary.KeptPending.Add(_summary!.Hash(_decider.IdBytes(line, _fields.UserId), region));
                 foreach (var subject in _fields.Subjects)
                 {
-                    summary.Kept.Add(_summary.Hash(_decider.IdBytes(line, subject), region));
+                    summary.KeptPending.Add(_summary.Hash(_decider.IdBytes(line, subject), region));
                 }
             }
 
@@ -137,7 +137,7 @@ internal sealed class BatchProcessor
             var region = _decider.SummaryRegion;
             dropped.AddRegion(region);
             var failing = verdict.Subject == 0 ? _fields.UserId : _fields.Subjects[verdict.Subject - 1];
-            dropped.Dropped.Add(_summary!.Hash(_decider.IdBytes(line, failing), region));
+            dropped.DroppedPending.Add(_summary!.Hash(_decider.IdBytes(line, failing), region));
         }
 
         if (batch.Rejections is { } rejections)

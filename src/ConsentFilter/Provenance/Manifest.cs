@@ -106,10 +106,9 @@ public static class Manifest
             : throw new InvalidDataException($"{path}: not a {Schema} manifest");
     }
 
-    private static JsonObject Pack(IReadOnlyCollection<ulong> hashes)
+    private static JsonObject Pack(Internal.UInt64Set hashes)
     {
-        var sorted = hashes.ToArray();
-        Array.Sort(sorted);
+        var sorted = hashes.ToSortedArray();
         var packed = new byte[sorted.Length * 8];
         for (var i = 0; i < sorted.Length; i++)
         {

@@ -13,9 +13,15 @@ internal sealed class OutputSummary
 
     internal OutputSummary() => _lookup = _regions.GetAlternateLookup<ReadOnlySpan<char>>();
 
-    internal HashSet<ulong> Kept { get; } = [];
+    internal Internal.UInt64Set Kept { get; } = new();
 
-    internal HashSet<ulong> Dropped { get; } = [];
+    internal Internal.UInt64Set Dropped { get; } = new();
+
+    /// <summary>A batch's hashes before deduplication: appending is cheaper than hashing into a set on every worker.</summary>
+    internal List<ulong> KeptPending { get; } = [];
+
+    /// <summary>As <see cref="KeptPending"/>, for dropped records.</summary>
+    internal List<ulong> DroppedPending { get; } = [];
 
     internal IReadOnlySet<string> Regions => _regions;
 
@@ -29,8 +35,8 @@ internal sealed class OutputSummary
 
     internal void Add(OutputSummary other)
     {
-        Kept.UnionWith(other.Kept);
-        Dropped.UnionWith(other.Dropped);
+        Kept.AddRange(other.KeptPending);
+        Dropped.AddRange(other.DroppedPending);
         _regions.UnionWith(other._regions);
     }
 }

@@ -21,6 +21,18 @@ internal sealed class UserSummaryHasher(ulong key)
 
     internal ulong Hash(ReadOnlySpan<byte> userId, ReadOnlySpan<char> normalizedRegion)
     {
+        var region = MemoryMarshal.AsBytes(normalizedRegion);
+        var length = userId.Length + 1 + region.Length;
+        if (length <= 256)
+        {
+            // One-shot over a stack copy: the same bytes as the streaming form below, several times faster.
+            Span<byte> buffer = stackalloc byte[256];
+            userId.CopyTo(buffer);
+            buffer[userId.Length] = 0xFF;
+            region.CopyTo(buffer[(userId.Length + 1)..]);
+            return XxHash3.HashToUInt64(buffer[..length], (long)key);
+        }
+
         _hash.Reset();
         _hash.Append(userId);
         _hash.Append(s_separator);
