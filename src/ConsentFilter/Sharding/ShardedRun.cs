@@ -33,6 +33,7 @@ public static class ShardedRun
 
         var files = inputs.Select(i => (i, new FileInfo(i).Length)).ToList();
         var mine = ShardAssignment.FilesFor(files, shard);
+        RemoveStale(Path.Combine(directory, "_reports"), ReportMerger.TaskReportName(shard));
         var parts = new List<JsonObject>();
         foreach (var input in mine)
         {
@@ -42,6 +43,8 @@ public static class ShardedRun
             var fileReport = Path.Combine(directory, "_reports", "files", name + ".json");
             if (!(resume && File.Exists(marker) && File.Exists(fileReport)))
             {
+                // A killed earlier attempt at this file may have left temporary or backup files; this task owns them.
+                RemoveStaleOutputs(directory, name);
                 var outputs = new FilterFileOutputs(
                     Path.Combine(directory, name),
                     Path.Combine(directory, "_audit", name + ".rejected.jsonl"),
@@ -94,6 +97,42 @@ public static class ShardedRun
         merged.Remove("shard");
         merged["tasks"] = new JsonObject { ["count"] = counts[0], ["present"] = present.Count, ["missing"] = new JsonArray([.. missing.Select(m => (JsonNode)m)]) };
         return (merged, missing);
+    }
+
+    /// <summary>Deletes the temporary and backup files (<c>.FINAL.GUID.tmp</c>, <c>.FINAL.GUID.old</c>) of this input's outputs left by a killed attempt.</summary>
+    private static void RemoveStaleOutputs(string directory, string name)
+    {
+        (string Folder, string Final)[] outputs =
+        [
+            (directory, name),
+            (directory, name + ".manifest.json"),
+            (Path.Combine(directory, "_audit"), name + ".rejected.jsonl"),
+            (Path.Combine(directory, "_audit"), name + ".quarantine.jsonl"),
+            (Path.Combine(directory, "_reports", "files"), name + ".json"),
+            (Path.Combine(directory, "_done"), name + ".done"),
+        ];
+        foreach (var (folder, final) in outputs)
+        {
+            RemoveStale(folder, final);
+        }
+    }
+
+    /// <summary>Deletes <c>.FINAL.GUID.tmp</c> and <c>.FINAL.GUID.old</c> in <paramref name="folder"/>.</summary>
+    private static void RemoveStale(string folder, string final)
+    {
+        if (Directory.Exists(folder))
+        {
+            foreach (var stale in Directory.EnumerateFiles(folder, $".{final}.*"))
+            {
+                // Exactly ".FINAL." + 32 hex digits + ".tmp" or ".old": never another output's file.
+                var rest = Path.GetFileName(stale)[(final.Length + 2)..];
+                if (rest.Length == 36 && (rest.EndsWith(".tmp", StringComparison.Ordinal) || rest.EndsWith(".old", StringComparison.Ordinal))
+                    && rest[..32].All(char.IsAsciiHexDigitLower))
+                {
+                    File.Delete(stale);
+                }
+            }
+        }
     }
 
     private static JsonObject EmptyReport(RecordFilter filter)

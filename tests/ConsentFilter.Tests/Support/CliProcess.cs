@@ -76,6 +76,41 @@ public static class CliProcess
         return new CliResult(process.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>Starts the CLI and kills it (SIGKILL) after <paramref name="delay"/>; returns its exit code if it finished first, else null.</summary>
+    public static async Task<int?> RunAndKillAsync(string workingDirectory, string[] args, TimeSpan delay)
+    {
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(CliDll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
+        var drainOut = process.StandardOutput.ReadToEndAsync();
+        var drainErr = process.StandardError.ReadToEndAsync();
+        using var wait = new CancellationTokenSource(delay);
+        try
+        {
+            await process.WaitForExitAsync(wait.Token);
+            await Task.WhenAll(drainOut, drainErr);
+            return process.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            return null;
+        }
+    }
+
     /// <summary>Runs the CLI in this process through <see cref="ConsoleApp.RunAsync"/>, capturing its writers.</summary>
     public static async Task<CliResult> RunInProcessAsync(params string[] args)
     {
