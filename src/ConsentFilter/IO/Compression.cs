@@ -57,20 +57,8 @@ public static class Compression
 /// A failure of the underlying file (a disk error, permission denied, cancellation) is rethrown as it was, not reported
 /// as corrupt data: <paramref name="source"/> remembers it, whatever the decompressor wrapped it in.
 /// </remarks>
-internal sealed class CheckedReadStream(Stream inner, string path, SourceReadStream source) : Stream
+internal sealed class CheckedReadStream(Stream inner, string path, SourceReadStream source) : Internal.ReadOnlyStream
 {
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         try
@@ -90,19 +78,6 @@ internal sealed class CheckedReadStream(Stream inner, string path, SourceReadStr
         return ValueTask.FromResult(Read(buffer.Span));
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
     protected override void Dispose(bool disposing)
     {
         if (disposing)
@@ -115,24 +90,12 @@ internal sealed class CheckedReadStream(Stream inner, string path, SourceReadStr
 }
 
 /// <summary>The compressed file under a decompressor: remembers the file's own read failure so it is not mistaken for corruption.</summary>
-internal sealed class SourceReadStream(Stream inner) : Stream
+internal sealed class SourceReadStream(Stream inner) : Internal.ReadOnlyStream
 {
     private ExceptionDispatchInfo? _failure;
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
     /// <summary>Rethrows the file's own failure, if a read of it failed.</summary>
     internal void ThrowIfFailed() => _failure?.Throw();
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -159,19 +122,6 @@ internal sealed class SourceReadStream(Stream inner) : Stream
             throw;
         }
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

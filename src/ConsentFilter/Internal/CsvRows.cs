@@ -94,7 +94,7 @@ internal static class CsvRows
             : $"the first row is longer than {MaxRowChars} characters (an unterminated quote?)", e);
 
     /// <summary>Passes bytes through, failing at the first byte that is not UTF-8 with the line it is on.</summary>
-    internal sealed class Utf8CheckingStream(Stream inner, string displayName) : Stream
+    internal sealed class Utf8CheckingStream(Stream inner, string displayName) : ReadOnlyStream
     {
         private readonly byte[] _pending = new byte[4];
         private int _pendingCount;
@@ -102,18 +102,6 @@ internal static class CsvRows
 
         /// <summary>Bytes passed through so far.</summary>
         internal long BytesRead { get; private set; }
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -130,19 +118,6 @@ internal static class CsvRows
             Check(buffer.Span[..n]);
             return n;
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         private void Check(ReadOnlySpan<byte> chunk)
         {

@@ -3,21 +3,11 @@ using System.Security.Cryptography;
 namespace ConsentFilter.Internal;
 
 /// <summary>A read-only pass-through stream that feeds every byte read into a hash; it disposes the inner stream unless told not to.</summary>
-internal sealed class HashingReadStream(Stream inner, IncrementalHash hash, bool leaveOpen = false) : Stream
+internal sealed class HashingReadStream(Stream inner, IncrementalHash hash, bool leaveOpen = false) : ReadOnlyStream
 {
     public long BytesRead { get; private set; }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
     public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -34,19 +24,6 @@ internal sealed class HashingReadStream(Stream inner, IncrementalHash hash, bool
         BytesRead += n;
         return n;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
