@@ -202,7 +202,15 @@ public sealed class StreamFilterWorker
     private static async Task<PubAckResponse?> PublishAsync(INatsJSContext js, string subject, byte[] data, string msgId, CancellationToken cancellationToken)
     {
         var ack = await js.PublishAsync(subject, data, opts: new NatsJSPubOpts { MsgId = msgId }, cancellationToken: cancellationToken).ConfigureAwait(false);
-        ack.EnsureSuccess();
+        try
+        {
+            ack.EnsureSuccess();
+        }
+        catch (NatsJSDuplicateMessageException)
+        {
+            // Already in the output stream (published before a crash or an ack timeout): exactly what the message id is for.
+        }
+
         return ack;
     }
 
