@@ -250,6 +250,54 @@ public sealed class StreamFilterWorkerTests(NatsServer server, ITestOutputHelper
         }
     }
 
+    [NatsFact]
+    public async Task Cli_SnapshotPublishThenStream_KeepsGrantedRecordsAndPrintsCounts()
+    {
+        using var dir = new Support.TempDirectory();
+        var csv = dir.Write("consent.csv", "user_id,ai_training\nalice,granted\nbob,denied\n");
+        var table = dir.Write("jurisdictions.csv", "*,opt-out\n");
+        await using var nats = await ConnectAsync();
+        var names = await SetUpAsync(nats, "cli", createBucket: false);
+        using var publishOut = new StringWriter();
+        using var publishErr = new StringWriter();
+        Assert.Equal(0, await ConsentFilter.Cli.ConsoleApp.RunAsync(["snapshot", "publish", "--nats", server.Url, "--consent", csv, "--bucket", names.Bucket], publishOut, publishErr));
+        Assert.Contains("2 users written", publishOut.ToString(), StringComparison.Ordinal);
+
+        await PublishRecordsAsync(nats, names.InputSubject, ["""{"user_id":"alice"}""", """{"user_id":"bob"}""", "[1]"]);
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        using var cts = new CancellationTokenSource();
+        var run = ConsentFilter.Cli.ConsoleApp.RunAsync(
+            ["stream", "--nats", server.Url, "--input", $"{names.InputStream}/in.cli.>", "--output", "out.cli", "--consent-kv", names.Bucket, "--quarantine-subject", "quarantine.cli", "--durable", "cli", "--jurisdictions", table],
+            stdout,
+            stderr,
+            cts.Token);
+        await WaitUntilAsync(
+            async () =>
+            {
+                if (run.IsCompleted)
+                {
+                    return true;
+                }
+
+                try
+                {
+                    var consumer = await nats.CreateJetStreamContext().GetConsumerAsync(names.InputStream, "cli");
+                    return consumer.Info.Delivered.StreamSeq == 3 && consumer.Info.NumAckPending == 0;
+                }
+                catch (NatsJSApiException)
+                {
+                    return false;
+                }
+            },
+            CancellationToken.None);
+        await Task.Delay(100);
+        await cts.CancelAsync();
+        Assert.True(0 == await run, stderr.ToString());
+        Assert.Equal(["""{"user_id":"alice"}"""], await ReadStreamAsync(nats, names.OutputStream));
+        Assert.Contains("\"records\":3,\"kept\":1", stdout.ToString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void EncodeKey_AnyUserId_IsAValidNatsKeyAndRoundTrips()
     {
