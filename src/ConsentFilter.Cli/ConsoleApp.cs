@@ -20,6 +20,7 @@ public static class ConsoleApp
             ReportCommand.Create(stdout, stderr),
             ProvenanceCommands.Verify(stdout, stderr),
             ProvenanceCommands.Purge(stdout, stderr),
+            StreamCommand.Create(stdout, stderr),
         };
 
         var parse = root.Parse(args);

@@ -15,6 +15,7 @@ internal static class SnapshotCommand
         command.Add(Build(stdout));
         command.Add(Info(stdout));
         command.Add(Diff(stdout, stderr));
+        command.Add(StreamCommand.Publish(stdout));
         return command;
     }
 
