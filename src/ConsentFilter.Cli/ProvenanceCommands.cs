@@ -70,7 +70,7 @@ internal static class ProvenanceCommands
                 await stdout.WriteLineAsync(json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
             }
 
-            return ExitCodes.Success;
+            return result.Skipped.Count == 0 ? ExitCodes.Success : ExitCodes.RuntimeFailure;
         });
         return command;
     }

@@ -31,6 +31,14 @@ public static class Purge
         {
             cancellationToken.ThrowIfCancellationRequested();
             report.Checked++;
+            if (Tabular.RecordFormats.FromPath(output) != Tabular.RecordFormat.JsonLines)
+            {
+                // Purge re-filters JSON Lines; reading a CSV or Parquet output as JSON Lines would empty it.
+                report.Skipped.Add(output);
+                report.Warnings.Add($"{output}: only JSON Lines outputs can be purged; not changed");
+                continue;
+            }
+
             var manifestPath = Manifest.PathFor(output);
             JsonObject? manifest = File.Exists(manifestPath) ? Manifest.Read(manifestPath) : null;
             var purpose = manifest?["purpose"]?.GetValue<string>() ?? ConsentFilterDefaults.Purpose;
@@ -80,7 +88,8 @@ public static class Purge
                     report.Warnings.Add($"{output}: an input named by the manifest is missing; re-filtered from the output itself");
                 }
 
-                var copy = output + ".purge-source";
+                // Beside the output, ending in the output's own name so its compression is recognised.
+                var copy = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(output)) ?? ".", $".purge-{Guid.NewGuid():N}-{Path.GetFileName(output)}");
                 File.Copy(output, copy, overwrite: true);
                 try
                 {
@@ -158,6 +167,9 @@ public sealed class PurgeReport
     /// <summary>Outputs re-filtered and replaced.</summary>
     public IList<string> Changed { get; } = [];
 
+    /// <summary>Outputs that could not be purged (not JSON Lines); the purge is incomplete when this is not empty.</summary>
+    public IList<string> Skipped { get; } = [];
+
     /// <summary>Outputs left as they were (bytes and modification time).</summary>
     public IList<string> Untouched { get; } = [];
 
@@ -184,6 +196,8 @@ public sealed class PurgeReport
             ["checked"] = Checked,
             ["changed"] = new JsonArray([.. Changed.Select(c => (JsonNode)c)]),
             ["untouched"] = new JsonArray([.. Untouched.Select(c => (JsonNode)c)]),
+            ["skipped"] = new JsonArray([.. Skipped.Select(c => (JsonNode)c)]),
+            ["complete"] = Skipped.Count == 0,
             ["removed"] = new JsonObject { ["total"] = RemovedByReason.Values.Sum(), ["by_reason"] = removed },
             ["warnings"] = new JsonArray([.. Warnings.Select(c => (JsonNode)c)]),
         };

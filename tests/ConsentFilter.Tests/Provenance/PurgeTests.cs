@@ -134,6 +134,41 @@ public sealed class PurgeTests : IDisposable
     }
 
     [Fact]
+    public async Task Purge_CompressedOutputWithoutManifest_RefilteredFromItself()
+    {
+        var inputs = SplitSamples(1);
+        var consent = Path.Combine(_root, "samples", "consent.csv");
+        var table = Path.Combine(_root, "samples", "jurisdictions.csv");
+        var output = Path.Combine(_temp, "kept.jsonl.gz");
+        Assert.Equal(0, await Cli([.. Common(inputs, consent, table), "--out", output, "--report", Path.Combine(_temp, "r.json"), "--no-manifest"]));
+
+        var purge = await Purge.RunAsync([output], consent, table, null);
+
+        Assert.Equal([output], purge.Changed);
+        Assert.Contains(purge.Warnings, w => w.Contains("no manifest", StringComparison.Ordinal));
+        Assert.Equal(0, purge.RemovedByReason.Values.Sum());
+        using var file = File.OpenRead(output);
+        using var plain = ConsentFilter.IO.Compression.OpenRead(file, output);
+        using var text = new StreamReader(plain);
+        Assert.Equal(858, (await text.ReadToEndAsync()).Count(c => c == '\n'));
+        Assert.Empty(Directory.GetFiles(_temp, ".purge-*"));
+    }
+
+    [Fact]
+    public async Task Purge_CsvOutput_IsSkippedNotEmptied()
+    {
+        var csv = Path.Combine(_temp, "kept.csv");
+        await File.WriteAllTextAsync(csv, "user_id,text\nu0002,hi\n");
+        var before = await File.ReadAllBytesAsync(csv);
+
+        var purge = await Purge.RunAsync([csv], Path.Combine(_root, "samples", "consent.csv"), null, null);
+
+        Assert.Equal([csv], purge.Skipped);
+        Assert.False(purge.ToJson()["complete"]!.GetValue<bool>());
+        Assert.Equal(before, await File.ReadAllBytesAsync(csv));
+    }
+
+    [Fact]
     public async Task Verify_FlippedByteOrForeignManifest_Fails()
     {
         var inputs = SplitSamples(2);
