@@ -33,6 +33,7 @@ public static class ShardedRun
 
         var files = inputs.Select(i => (i, new FileInfo(i).Length)).ToList();
         var mine = ShardAssignment.FilesFor(files, shard);
+        var current = EmptyReport(filter);
         RemoveStale(Path.Combine(directory, "_reports"), ReportMerger.TaskReportName(shard));
         var parts = new List<JsonObject>();
         foreach (var input in mine)
@@ -41,7 +42,8 @@ public static class ShardedRun
             var name = Path.GetFileName(input);
             var marker = Path.Combine(directory, "_done", name + ".done");
             var fileReport = Path.Combine(directory, "_reports", "files", name + ".json");
-            if (!(resume && File.Exists(marker) && File.Exists(fileReport)))
+            // Resume only a unit done with the same consent, table, purpose and options: a different snapshot redoes it.
+            if (!(resume && File.Exists(marker) && File.Exists(fileReport) && SameRun(ReportMerger.Read(fileReport), current)))
             {
                 // A killed earlier attempt at this file may have left temporary or backup files; this task owns them.
                 RemoveStaleOutputs(directory, name);
@@ -134,6 +136,11 @@ public static class ShardedRun
             }
         }
     }
+
+    private static bool SameRun(JsonObject done, JsonObject current) =>
+        new[] { "purpose", "options" }.All(k => done[k]?.ToJsonString() == current[k]?.ToJsonString())
+        && new[] { "snapshot", "jurisdictions" }.All(k => done[k]?["sha256"]?.ToJsonString() == current[k]?["sha256"]?.ToJsonString()
+            && done[k]?["as_of"]?.ToJsonString() == current[k]?["as_of"]?.ToJsonString());
 
     private static JsonObject EmptyReport(RecordFilter filter)
     {

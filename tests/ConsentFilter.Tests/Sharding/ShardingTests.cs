@@ -118,6 +118,27 @@ public sealed class ShardingTests : IDisposable
     }
 
     [Fact]
+    public async Task Resume_WithAnotherSnapshot_RedoesTheFiles()
+    {
+        var inputs = SplitSamples();
+        var run = Path.Combine(_temp, "run");
+        Assert.Equal(0, await RunAsync([.. Common(inputs), "--out-dir", run]));
+
+        // Everyone revoked: a resume must not keep the units filtered with the old consent.
+        var revoked = Path.Combine(_temp, "revoked.csv");
+        var lines = File.ReadAllLines(Path.Combine(_root, "samples", "consent.csv"));
+        File.WriteAllLines(revoked, [lines[0], .. lines.Skip(1).Select(l => { var f = l.Split(','); f[2] = "denied"; return string.Join(',', f); })]);
+        string[] args = ["filter", "--records", .. inputs, "--consent", revoked, "--jurisdictions", Path.Combine(_root, "samples", "jurisdictions.csv"),
+            "--subject-field", "recipients", "--out-dir", run, "--resume"];
+        Assert.Equal(0, await RunAsync(args));
+
+        foreach (var input in inputs)
+        {
+            Assert.Equal(0, new FileInfo(Path.Combine(run, Path.GetFileName(input))).Length);
+        }
+    }
+
+    [Fact]
     public async Task Merge_MissingTask_IsIncompleteAndExitsOne()
     {
         var inputs = SplitSamples();
