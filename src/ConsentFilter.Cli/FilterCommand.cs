@@ -202,6 +202,11 @@ internal static class FilterCommand
             throw new UsageException("standard input (-) can be read only once");
         }
 
+        if (new[] { outputs.Output, outputs.Rejections, outputs.Quarantine, outputs.Report }.Count(p => p == "-") > 1)
+        {
+            throw new UsageException("only one of --out, --rejected, --quarantine and --report can be standard output (-)");
+        }
+
         var written = new[] { outputs.Output, outputs.Rejections, outputs.Quarantine, outputs.Report }
             .Where(p => p is not null && p != "-")
             .Select(p => Path.GetFullPath(p!))

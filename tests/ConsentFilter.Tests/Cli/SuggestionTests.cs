@@ -22,6 +22,18 @@ public sealed class SuggestionTests
     }
 
     [Fact]
+    public async Task Run_TwoOutputsOnStandardOutput_IsAUsageError()
+    {
+        var root = Docs.ReadmeTests.RepositoryRoot();
+        var stderr = new StringWriter();
+        var code = await ConsoleApp.RunAsync(
+            ["filter", "--records", Path.Combine(root, "samples", "records.jsonl"), "--consent", Path.Combine(root, "samples", "consent.csv"), "--out", "-", "--rejected", "-"],
+            new StringWriter(), stderr);
+        Assert.Equal(2, code);
+        Assert.Contains("only one of --out", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Run_ResponseFile_IsExpanded()
     {
         var directory = Directory.CreateTempSubdirectory("cf-rsp-").FullName;
