@@ -45,6 +45,14 @@ internal sealed class UInt64Set
         }
     }
 
+    /// <summary>Empties the set and gives back its memory.</summary>
+    internal void Clear()
+    {
+        _slots = new ulong[1024];
+        _mask = 1023;
+        Count = 0;
+    }
+
     internal void AddRange(List<ulong> values)
     {
         foreach (var value in values)

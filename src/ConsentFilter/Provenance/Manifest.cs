@@ -71,9 +71,11 @@ public static class Manifest
                 ["hash"] = "xxh3-64(user id bytes, 0xFF, normalized record region as UTF-16LE)",
                 // Without a secret key the seed is stored so the summary can be checked later; with one it is not.
                 ["seed"] = keyIsSecret ? null : summaryKey.ToString(CultureInfo.InvariantCulture),
-                ["regions"] = new JsonArray([.. summary.Regions.Order(StringComparer.Ordinal).Select(r => (JsonNode)r)]),
-                ["kept"] = Pack(summary.Kept),
-                ["dropped"] = Pack(summary.Dropped),
+                // An overflowed summary is absent: purge then re-filters this output in full.
+                ["overflowed"] = summary.Overflowed,
+                ["regions"] = summary.Overflowed ? null : new JsonArray([.. summary.Regions.Order(StringComparer.Ordinal).Select(r => (JsonNode)r)]),
+                ["kept"] = summary.Overflowed ? null : Pack(summary.Kept),
+                ["dropped"] = summary.Overflowed ? null : Pack(summary.Dropped),
             },
         };
 
@@ -159,7 +161,7 @@ public static class Manifest
             return $"{output}: SHA-256 {actual} does not match the manifest's {expected}";
         }
 
-        foreach (var part in new[] { "kept", "dropped" })
+        foreach (var part in manifest["users"]?["overflowed"]?.GetValue<bool>() == true ? [] : new[] { "kept", "dropped" })
         {
             var hashes = manifest["users"]?[part]?["hashes"]?.GetValue<string>() ?? string.Empty;
             var count = manifest["users"]?[part]?["count"]?.GetValue<long>() ?? -1;

@@ -8,10 +8,26 @@ namespace ConsentFilter.Provenance;
 /// </remarks>
 internal sealed class OutputSummary
 {
+    /// <summary>Most hashes one output's summary holds (kept and dropped together, about 16 bytes each in memory).</summary>
+    /// <remarks>
+    /// Past it the summary is abandoned (<see cref="Overflowed"/>) so memory stays bounded whatever the corpus size; a
+    /// purge then re-filters that output in full. Use one output per input file (<c>--out-dir</c>) for large corpora.
+    /// </remarks>
+    internal const int MaxEntries = 4_000_000;
+
+    /// <summary>The most distinct record regions remembered before the summary is abandoned.</summary>
+    internal const int MaxRegions = 10_000;
+
     private readonly HashSet<string> _regions = new(StringComparer.Ordinal);
     private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
 
-    internal OutputSummary() => _lookup = _regions.GetAlternateLookup<ReadOnlySpan<char>>();
+    private readonly int _maxEntries;
+
+    internal OutputSummary(int maxEntries = MaxEntries)
+    {
+        _maxEntries = maxEntries;
+        _lookup = _regions.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     internal Internal.UInt64Set Kept { get; } = new();
 
@@ -25,6 +41,9 @@ internal sealed class OutputSummary
 
     internal IReadOnlySet<string> Regions => _regions;
 
+    /// <summary>Whether the output had too many distinct (user, region) pairs to summarize.</summary>
+    internal bool Overflowed { get; private set; }
+
     internal void AddRegion(ReadOnlySpan<char> region)
     {
         if (!_lookup.Contains(region))
@@ -35,8 +54,20 @@ internal sealed class OutputSummary
 
     internal void Add(OutputSummary other)
     {
+        if (Overflowed)
+        {
+            return;
+        }
+
         Kept.AddRange(other.KeptPending);
         Dropped.AddRange(other.DroppedPending);
         _regions.UnionWith(other._regions);
+        if (Kept.Count + Dropped.Count > _maxEntries || _regions.Count > MaxRegions)
+        {
+            Overflowed = true;
+            Kept.Clear();
+            Dropped.Clear();
+            _regions.Clear();
+        }
     }
 }

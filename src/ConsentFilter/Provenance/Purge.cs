@@ -60,7 +60,8 @@ public static class Purge
                 // Unchanged when every kept (user, region) is still allowed and every dropped record's failing
                 // (user, region) is still not: then no record of it changes fate. Unknown users treated as unset
                 // cannot be enumerated, so such outputs are always re-filtered.
-                if (options.UnknownUsers == UnknownUserPolicy.Drop
+                if (manifest["users"]?["overflowed"]?.GetValue<bool>() != true
+                    && options.UnknownUsers == UnknownUserPolicy.Drop
                     && Manifest.UserHashes(manifest, "kept").All(allowed.Contains)
                     && !Manifest.UserHashes(manifest, "dropped").Any(allowed.Contains))
                 {

@@ -169,6 +169,46 @@ public sealed class PurgeTests : IDisposable
     }
 
     [Fact]
+    public void Summary_PastItsLimit_IsAbandonedNotGrown()
+    {
+        var summary = new OutputSummary(maxEntries: 100);
+        for (var batch = 0; batch < 5; batch++)
+        {
+            var part = new OutputSummary();
+            part.KeptPending.AddRange(Enumerable.Range(batch * 40, 40).Select(i => (ulong)i + 1));
+            part.AddRegion("=DE");
+            summary.Add(part);
+        }
+
+        Assert.True(summary.Overflowed);
+        Assert.Equal(0, summary.Kept.Count);
+        Assert.Empty(summary.Regions);
+    }
+
+    [Fact]
+    public async Task Purge_OverflowedSummary_RefiltersEvenWhenNothingChanged()
+    {
+        var inputs = SplitSamples(1);
+        var consent = Path.Combine(_root, "samples", "consent.csv");
+        var table = Path.Combine(_root, "samples", "jurisdictions.csv");
+        var output = Path.Combine(_temp, "kept.jsonl");
+        Assert.Equal(0, await Cli([.. Common(inputs, consent, table), "--out", output, "--report", Path.Combine(_temp, "r.json")]));
+        var manifest = Manifest.Read(Manifest.PathFor(output));
+        var users = manifest["users"]!.AsObject();
+        users["overflowed"] = true;
+        users["kept"] = null;
+        users["dropped"] = null;
+        users["regions"] = null;
+        await File.WriteAllTextAsync(Manifest.PathFor(output), manifest.ToJsonString());
+        Assert.Null(Manifest.Verify(output));
+
+        var purge = await Purge.RunAsync([output], consent, table, null);
+
+        Assert.Equal([output], purge.Changed);
+        Assert.Null(Manifest.Verify(output));
+    }
+
+    [Fact]
     public async Task Verify_FlippedByteOrForeignManifest_Fails()
     {
         var inputs = SplitSamples(2);
