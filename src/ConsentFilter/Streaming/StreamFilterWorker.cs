@@ -82,7 +82,14 @@ public sealed class StreamFilterWorker
         var consumer = await js.GetConsumerAsync(_options.InputStream, _options.Durable, cancellationToken).ConfigureAwait(false);
         var fields = new LineFields(new FieldPaths(_options.UserField, _options.RegionField, _options.IdField, [.. _options.SubjectFields], _options.MaxSubjects));
         var decider = new RecordDecider(_policy);
-        var consumeOpts = new NatsJSConsumeOpts { MaxMsgs = Math.Max(_options.MaxInFlight * 2, 64) };
+        // Short pulls with frequent heartbeats: a pull request lost while the server restarts is noticed (two missed
+        // heartbeats) and re-issued within ~2 s, instead of after the 30 s default expiry.
+        var consumeOpts = new NatsJSConsumeOpts
+        {
+            MaxMsgs = Math.Max(_options.MaxInFlight * 2, 64),
+            Expires = TimeSpan.FromSeconds(2),
+            IdleHeartbeat = TimeSpan.FromMilliseconds(500),
+        };
 
         // Decide in arrival order on this loop; a second loop awaits each publish ack, then acks the input, in the same order.
         var inFlight = Channel.CreateBounded<Pending>(new BoundedChannelOptions(_options.MaxInFlight) { SingleReader = true, SingleWriter = true });

@@ -19,8 +19,10 @@ public sealed class NatsFactAttribute : FactAttribute
 /// <summary>A private <c>nats-server -js</c> on a free loopback port with a temporary store; killed and deleted on dispose.</summary>
 public sealed class NatsServer : IDisposable
 {
-    private readonly Process? _process;
     private readonly string _store;
+    private readonly string? _binary;
+    private readonly int _port;
+    private Process? _process;
 
     public NatsServer()
     {
@@ -28,45 +30,49 @@ public sealed class NatsServer : IDisposable
         Directory.CreateDirectory(_store);
         if (FindBinary() is not { } binary)
         {
+            _binary = null;
             Url = "nats://127.0.0.1:1";
             return;
         }
 
-        var port = FreePort();
-        Url = $"nats://127.0.0.1:{port}";
-        var start = new ProcessStartInfo(binary)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { "-js", "-sd", _store, "-a", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture) })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        _process = Process.Start(start)!;
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                client.Connect(IPAddress.Loopback, port);
-                break;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !_process.HasExited)
-            {
-                Thread.Sleep(50);
-            }
-        }
+        _binary = binary;
+        _port = FreePort();
+        Url = $"nats://127.0.0.1:{_port}";
+        _process = Start();
     }
 
     public string Url { get; }
+
+    /// <summary>
+    /// Stops the server (SIGTERM: a clean shutdown that flushes the store, or SIGKILL when <paramref name="kill"/>) and
+    /// starts it again on the same port with the same store directory.
+    /// </summary>
+    public void Restart(bool kill = false)
+    {
+        if (_process is null)
+        {
+            return;
+        }
+
+        if (kill)
+        {
+            _process.Kill();
+        }
+        else
+        {
+            using var term = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            term.WaitForExit();
+        }
+
+        if (!_process.WaitForExit(10_000))
+        {
+            _process.Kill();
+            _process.WaitForExit();
+        }
+
+        _process.Dispose();
+        _process = Start();
+    }
 
     public static string? FindBinary()
     {
@@ -104,6 +110,40 @@ public sealed class NatsServer : IDisposable
         }
         catch (IOException)
         {
+        }
+    }
+
+    private Process Start()
+    {
+        var start = new ProcessStartInfo(_binary!)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "-js", "-sd", _store, "-a", "127.0.0.1", "-p", _port.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                client.Connect(IPAddress.Loopback, _port);
+                return process;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
+            {
+                Thread.Sleep(20);
+            }
         }
     }
 
