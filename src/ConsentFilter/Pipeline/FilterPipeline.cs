@@ -68,7 +68,7 @@ internal sealed class FilterPipeline
         var failure = new FirstFailure(stop);
         var stages = new List<Task>
         {
-            failure.Run(() => ReadAsync(inputs, perInput, work.Writer, order.Writer, stop.Token)),
+            failure.Run(() => ReadAsync(inputs, work.Writer, order.Writer, stop.Token)),
             failure.Run(() => WriteAsync(order.Reader, perInput, kept, rejections, quarantine, stop.Token)),
         };
         for (var w = 0; w < _options.MaxDegreeOfParallelism; w++)
@@ -83,7 +83,7 @@ internal sealed class FilterPipeline
     }
 
     private async Task ReadAsync(
-        IReadOnlyList<RecordInput> inputs, RunCounts[] perInput, ChannelWriter<LineBatch> work, ChannelWriter<LineBatch> order, CancellationToken cancellationToken)
+        IReadOnlyList<RecordInput> inputs, ChannelWriter<LineBatch> work, ChannelWriter<LineBatch> order, CancellationToken cancellationToken)
     {
         try
         {
@@ -100,7 +100,6 @@ internal sealed class FilterPipeline
                         await work.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
                     }
 
-                    perInput[index].Bytes = splitter.BytesRead;
                 }
             }
         }
@@ -150,6 +149,8 @@ internal sealed class FilterPipeline
                 await quarantine.WriteAsync(q.WrittenMemory, cancellationToken).ConfigureAwait(false);
             }
 
+            // Counts, bytes included, are only ever added here on the writer, so the report never races with the reader.
+            batch.Counts.Bytes = batch.InputBytes;
             perInput[batch.InputIndex].Add(batch.Counts);
             if (batch.Summary is { } summary)
             {
