@@ -39,8 +39,8 @@ internal sealed class FilterPipeline
         Stream? rejections,
         Stream? quarantine,
         byte[]? hashKey,
-        CancellationToken cancellationToken,
-        Provenance.UserSummaryHasher? userSummary = null)
+        Provenance.UserSummaryHasher? userSummary,
+        CancellationToken cancellationToken)
     {
         Summary = userSummary is null ? null : new Provenance.OutputSummary();
         var perInput = new RunCounts[inputs.Count];

@@ -122,7 +122,7 @@ public sealed class RecordFilter : IDisposable
         RunCounts[] perInput;
         try
         {
-            perInput = await pipeline.RunAsync(inputs, outputs.Kept, outputs.Rejections, outputs.Quarantine, key, cancellationToken, userSummary).ConfigureAwait(false);
+            perInput = await pipeline.RunAsync(inputs, outputs.Kept, outputs.Rejections, outputs.Quarantine, key, userSummary, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e)
         {
