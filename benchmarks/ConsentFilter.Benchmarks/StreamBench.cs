@@ -23,7 +23,8 @@ namespace ConsentFilter.Benchmarks;
 /// </summary>
 /// <remarks>
 /// Options: <c>--records N</c> (200,000), <c>--users N</c> (20,000), <c>--revocations N</c> (200), <c>--shards N</c> (2),
-/// <c>--shard-files N</c> (4), <c>--shard-records N</c> per file (250,000), <c>--runs N</c> (3, median), <c>--skip-shards</c>.
+/// <c>--shard-files N</c> (4), <c>--shard-records N</c> per file (250,000), <c>--runs N</c> (3, median), <c>--skip-shards</c>,
+/// <c>--only-shards</c>.
 /// </remarks>
 internal static class StreamBench
 {
@@ -39,6 +40,12 @@ internal static class StreamBench
         var directory = Path.Combine(Path.GetTempPath(), "consentfilter-bench");
         var corpus = CorpusGenerator.Generate(directory, records, users, 42);
         Console.WriteLine($"{Environment.ProcessorCount} cores; .NET {Environment.Version}; {records:N0} records ({corpus.Bytes / (double)records:F0} bytes each), {users:N0} users; median of {runs}");
+
+        if (args.Contains("--only-shards"))
+        {
+            ShardCpu(directory, IntOption(args, "--shards", 2), IntOption(args, "--shard-files", 4), IntOption(args, "--shard-records", 250_000), users, runs);
+            return 0;
+        }
 
         using (var server = new Server())
         {
@@ -311,7 +318,9 @@ internal static class StreamBench
     private static void ShardCpu(string directory, int shards, int files, int perFile, int users, int runs)
     {
         var inputs = Enumerable.Range(0, files).Select(f => CorpusGenerator.Generate(directory, perFile, users, 100 + f)).ToList();
-        var consent = CorpusGenerator.Generate(directory, perFile, users, 100).Consent;
+        // Every task maps the same compiled snapshot, as in docs/operations.md: no task parses the consent CSV.
+        var consent = Path.Combine(directory, $"consent-{users}-shards.snap");
+        Consent.CompiledSnapshotBuilder.Build(Consent.ConsentSnapshot.LoadCsv(CorpusGenerator.Generate(directory, perFile, users, 100).Consent, ["ai_training"]), consent);
         var bytes = inputs.Sum(c => c.Bytes);
         Console.WriteLine($"sharded batch: {files} files x {perFile:N0} records ({bytes / 1e6:F0} MB), {shards} shards vs one run, sequential processes; median of {runs}");
         var single = new List<double>();
