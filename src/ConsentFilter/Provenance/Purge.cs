@@ -27,6 +27,23 @@ public static class Purge
         ArgumentNullException.ThrowIfNull(outputs);
         var report = new PurgeReport();
         var allowedByKey = new Dictionary<(ulong, string), HashSet<ulong>>();
+
+        // The new consent and table are loaded once per purpose and policy, not once per output.
+        var policies = new Dictionary<(string, UnknownUserPolicy), ConsentPolicy>();
+        ConsentPolicy PolicyFor(string purpose, UnknownUserPolicy unknownUsers)
+        {
+            if (!policies.TryGetValue((purpose, unknownUsers), out var policy))
+            {
+                var snapshot = ConsentSnapshot.LoadCsv(newConsentCsv, [purpose]);
+                var day = snapshot.Info.AsOf is { } asOf ? DateOnly.FromDateTime(asOf.UtcDateTime) : (DateOnly?)null;
+                var table = jurisdictionsPath is null ? JurisdictionTable.BuiltIn : JurisdictionTable.LoadFile(jurisdictionsPath, day);
+                policy = new ConsentPolicy(snapshot, table, purpose, unknownUsers);
+                policies.Add((purpose, unknownUsers), policy);
+            }
+
+            return policy;
+        }
+
         foreach (var output in outputs)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -43,7 +60,7 @@ public static class Purge
             JsonObject? manifest = File.Exists(manifestPath) ? Manifest.Read(manifestPath) : null;
             var purpose = manifest?["purpose"]?.GetValue<string>() ?? ConsentFilterDefaults.Purpose;
             var options = OptionsFrom(manifest, purpose);
-            using var filter = RecordFilter.Load(newConsentCsv, jurisdictionsPath, options);
+            var filter = new RecordFilter(PolicyFor(purpose, options.UnknownUsers), options);
             if (manifest is not null)
             {
                 var key = manifest["users"]?["seed"]?.GetValue<string>() is { } seed
