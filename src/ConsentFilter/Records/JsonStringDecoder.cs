@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Globalization;
 
 namespace ConsentFilter.Records;
@@ -62,14 +61,6 @@ internal static class JsonStringDecoder
         }
 
         return written;
-    }
-
-    /// <summary>Decodes into a pooled buffer the caller returns.</summary>
-    internal static byte[] DecodeToRented(ReadOnlySpan<byte> escaped, out int length)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(escaped.Length, 16));
-        length = Decode(escaped, buffer);
-        return buffer;
     }
 
     private static int Hex4(ReadOnlySpan<byte> hex)
