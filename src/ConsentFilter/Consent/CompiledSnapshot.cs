@@ -14,6 +14,9 @@ namespace ConsentFilter.Consent;
 /// </remarks>
 public sealed unsafe class CompiledSnapshot : IConsentSnapshot, IDisposable
 {
+    /// <summary>Interpolation probes before a lookup falls back to bisection.</summary>
+    private const int InterpolationSteps = 6;
+
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private readonly byte* _base;
@@ -193,46 +196,60 @@ public sealed unsafe class CompiledSnapshot : IConsentSnapshot, IDisposable
 
     private uint Low(long i) => BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(_entries + (i * CompiledSnapshotFormat.EntrySize) + 8, 4));
 
-    /// <summary>Interpolation search on the uniform 64-bit high part, bisection when it does not converge quickly.</summary>
+    /// <summary>Finds the entry with this hash: interpolation on the uniform 64-bit high part, then bisection.</summary>
+    /// <remarks>
+    /// Each probe is a likely cache (and TLB) miss once the streamed corpus has evicted the snapshot, so the number of
+    /// probes is what a lookup costs. The first probe goes where a uniform hash is expected (<c>high × count / 2⁶⁴</c>);
+    /// each next one moves by the local estimate of the remaining distance (<c>Δhash × count / 2⁶⁴</c>), whose error
+    /// shrinks roughly to its square root per step, so two or three probes usually land on the entry. The bracket
+    /// <c>[lo, hi]</c> always holds the entry if present and shrinks every step, so the search ends whatever the file
+    /// holds; after a few steps without converging it bisects (logarithmic worst case).
+    /// </remarks>
     private long Find(ulong high, uint low)
     {
         long lo = 0, hi = _count - 1;
-        var steps = 0;
-        while (lo <= hi)
+        if (hi < 0)
         {
-            var kLo = High(lo);
-            var kHi = High(hi);
-            if (high < kLo || high > kHi)
-            {
-                return -1;
-            }
+            return -1;
+        }
 
-            long pos;
-            if (steps++ < 6 && kHi > kLo)
-            {
-                var fraction = (double)(high - kLo) / (kHi - kLo);
-                pos = lo + (long)(fraction * (hi - lo));
-                pos = Math.Clamp(pos, lo, hi);
-            }
-            else
-            {
-                pos = lo + ((hi - lo) >> 1);
-            }
-
+        var count = (ulong)_count;
+        var pos = (long)Math.BigMul(high, count, out _);
+        for (var steps = 0; lo <= hi; steps++)
+        {
+            pos = steps < InterpolationSteps ? Math.Clamp(pos, lo, hi) : lo + ((hi - lo) >> 1);
             var k = High(pos);
-            var cmp = k != high ? k.CompareTo(high) : Low(pos).CompareTo(low);
-            if (cmp == 0)
+            if (k == high)
             {
-                return pos;
+                var l = Low(pos);
+                if (l == low)
+                {
+                    return pos;
+                }
+
+                // Same high part, different low part: vanishingly rare; the bracket narrows by one and bisection follows.
+                if (l < low)
+                {
+                    lo = pos + 1;
+                }
+                else
+                {
+                    hi = pos - 1;
+                }
+
+                steps = InterpolationSteps;
+                continue;
             }
 
-            if (cmp < 0)
+            if (k < high)
             {
                 lo = pos + 1;
+                pos += (long)Math.BigMul(high - k, count, out _) + 1;
             }
             else
             {
                 hi = pos - 1;
+                pos -= (long)Math.BigMul(k - high, count, out _) + 1;
             }
         }
 

@@ -27,7 +27,8 @@ public static class Manifest
         for (var i = 0; i < report.Inputs.Count; i++)
         {
             var input = report.Inputs[i];
-            inputs.Add(new JsonObject
+            // As a JsonNode: the generic Add<T> would need runtime code generation (not available to a native build).
+            inputs.Add((JsonNode)new JsonObject
             {
                 ["path"] = input.Path,
                 ["sha256"] = inputSha256[i],

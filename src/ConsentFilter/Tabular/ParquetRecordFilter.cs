@@ -90,6 +90,7 @@ public sealed class ParquetRecordFilter
     private async Task FilterOneAsync(
         int input, string path, TabularRun run, Stream output, OutputWriter writer, long bytesBefore, CancellationToken cancellationToken)
     {
+        ParquetSupport.EnsureAvailable(path);
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
         await using var reader = await ParquetReader.CreateAsync(file, null, leaveStreamOpen: false, cancellationToken).ConfigureAwait(false);
         var schema = reader.Schema;

@@ -30,21 +30,10 @@ public static class CliProcess
     /// <summary>Runs the CLI with extra <paramref name="environment"/> variables (set after the inherited ones are cleaned).</summary>
     public static async Task<CliResult> RunAsync(string workingDirectory, string[] args, string? stdin, IReadOnlyDictionary<string, string>? environment)
     {
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardOutputEncoding = new UTF8Encoding(false),
-            StandardErrorEncoding = new UTF8Encoding(false),
-        };
-        start.ArgumentList.Add(CliDll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var start = StartInfo(workingDirectory, args);
+        start.RedirectStandardInput = true;
+        start.StandardOutputEncoding = new UTF8Encoding(false);
+        start.StandardErrorEncoding = new UTF8Encoding(false);
 
         start.Environment.Remove("CONSENTFILTER_HASH_KEY");
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
@@ -79,18 +68,7 @@ public static class CliProcess
     /// <summary>Starts the CLI and kills it (SIGKILL) after <paramref name="delay"/>; returns its exit code if it finished first, else null.</summary>
     public static async Task<int?> RunAndKillAsync(string workingDirectory, string[] args, TimeSpan delay)
     {
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(CliDll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var start = StartInfo(workingDirectory, args);
 
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
@@ -118,6 +96,33 @@ public static class CliProcess
         using var stderr = new StringWriter();
         var code = await ConsoleApp.RunAsync(args, stdout, stderr);
         return new CliResult(code, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>
+    /// The command line that runs the CLI: <c>dotnet ConsentFilter.Cli.dll</c>, or the native executable named by
+    /// <c>CONSENTFILTER_TEST_CLI</c> (set it to run every process test against a <c>dotnet publish -r</c> build).
+    /// </summary>
+    internal static ProcessStartInfo StartInfo(string workingDirectory, IEnumerable<string> args, string? executable = null)
+    {
+        executable ??= Environment.GetEnvironmentVariable("CONSENTFILTER_TEST_CLI") is { Length: > 0 } native ? native : null;
+        var start = new ProcessStartInfo(executable ?? DotnetHost())
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (executable is null)
+        {
+            start.ArgumentList.Add(CliDll);
+        }
+
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return start;
     }
 
     private static string DotnetHost()

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using ConsentFilter.Tests.Support;
+using ConsentFilter.Tests.Tabular;
+
+namespace ConsentFilter.Tests.EndToEnd;
+
+/// <summary>
+/// The native (ahead-of-time compiled) executable, published once for the class, against the framework-dependent CLI
+/// run in this process: every format and command whose code a native build could break (reflection, trimming) must
+/// give the same exit code and the same output bytes.
+/// </summary>
+/// <remarks>Linux only (the tests' platform); the publish targets this machine's runtime identifier.</remarks>
+public sealed class NativeBuildTests : IClassFixture<NativeBuildTests.NativeCli>
+{
+    private const string Consent = "samples/consent.csv";
+    private const string Table = "samples/jurisdictions.csv";
+    private readonly NativeCli _native;
+
+    public NativeBuildTests(NativeCli native) => _native = native;
+
+    [LinuxFact]
+    public async Task JsonLines_WithAuditFiles_Manifest_AndVerify_MatchTheManagedCli()
+    {
+        using var dir = new TempDirectory();
+        var records = Path.Combine(_native.Root, "samples", "records.jsonl");
+        var expected = await BothAsync(dir, "kept.jsonl", name => ["filter", "--records", records, "--consent", Sample(Consent), "--jurisdictions", Sample(Table),
+            "--subject-field", "recipients", "--out", name("kept.jsonl"), "--rejected", name("rejected.jsonl"), "--quarantine", name("quarantine.jsonl")]);
+        Assert.Equal(0, expected);
+        foreach (var file in new[] { "rejected.jsonl", "quarantine.jsonl" })
+        {
+            Assert.Equal(File.ReadAllBytes(dir.File("managed-" + file)), File.ReadAllBytes(dir.File("native-" + file)));
+        }
+
+        var verify = await _native.RunAsync(dir.Path, "verify", dir.File("native-kept.jsonl"));
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+        var bytes = File.ReadAllBytes(dir.File("native-kept.jsonl"));
+        bytes[bytes.Length / 2] ^= 1;
+        File.WriteAllBytes(dir.File("native-kept.jsonl"), bytes);
+        Assert.Equal(1, (await _native.RunAsync(dir.Path, "verify", dir.File("native-kept.jsonl"))).ExitCode);
+    }
+
+    [LinuxFact]
+    public async Task CompressedInput_AndCompiledSnapshot_MatchTheManagedCli()
+    {
+        using var dir = new TempDirectory();
+        var gz = dir.File("records.jsonl.gz");
+        await using (var target = File.Create(gz))
+        await using (var zip = new GZipStream(target, CompressionLevel.Fastest))
+        {
+            await zip.WriteAsync(await File.ReadAllBytesAsync(Path.Combine(_native.Root, "samples", "records.jsonl")));
+        }
+
+        var build = await _native.RunAsync(dir.Path, "snapshot", "build", "--consent", Sample(Consent), "--out", dir.File("consent.snap"));
+        Assert.True(build.ExitCode == 0, build.ToString());
+        var info = await _native.RunAsync(dir.Path, "snapshot", "info", dir.File("consent.snap"));
+        Assert.True(info.ExitCode == 0 && info.StdOut.Contains("users", StringComparison.Ordinal), info.ToString());
+
+        var code = await BothAsync(dir, "kept.jsonl.zst", name => ["filter", "--records", gz, "--consent", dir.File("consent.snap"), "--jurisdictions", Sample(Table),
+            "--subject-field", "recipients", "--out", name("kept.jsonl.zst"), "--no-manifest"]);
+        Assert.Equal(0, code);
+    }
+
+    [LinuxFact]
+    public async Task CsvRecords_MatchTheManagedCli_ParquetIsRefusedClearly()
+    {
+        using var dir = new TempDirectory();
+        var corpus = new TabularCorpus(400);
+        var consent = dir.Write("consent.csv", TabularCorpus.Consent);
+        var csv = dir.Write("records.csv", corpus.Csv());
+        var parquet = dir.File("records.parquet");
+        await corpus.WriteParquetAsync(parquet, rowGroupSize: 64);
+
+        string[] Args(string input, string output) => ["filter", "--records", input, "--consent", consent, "--jurisdictions", Sample(Table),
+            "--subject-field", "recipients", "--out", output];
+
+        Assert.Equal(0, await BothAsync(dir, "kept.csv", name => Args(csv, name("kept.csv"))));
+
+        // Parquet.Net needs run-time code generation: the native build refuses Parquet up front, clearly, committing nothing.
+        var native = await _native.RunAsync(dir.Path, Args(parquet, dir.File("native-kept.parquet")));
+        Assert.True(native.ExitCode == 2, native.ToString());
+        Assert.Equal($"consentfilter: error: {parquet}: Parquet files need the framework-dependent consentfilter (the dotnet tool or the library); this native build reads JSON Lines and CSV",
+            Assert.Single(native.StdErrLines));
+        Assert.False(File.Exists(dir.File("native-kept.parquet")));
+        var managed = await CliProcess.RunInProcessAsync(Args(parquet, dir.File("managed-kept.parquet")));
+        Assert.True(managed.ExitCode == 0, managed.ToString());
+    }
+
+    [LinuxFact]
+    public async Task Explain_AndUsageErrors_MatchTheManagedCli()
+    {
+        string[][] commands =
+        [
+            ["explain", "--consent", Sample(Consent), "--jurisdictions", Sample(Table), "--user", "u0001"],
+            ["filter", "--records", "nope.jsonl", "--consent", Sample(Consent), "--out", "x.jsonl"],
+            ["filtr"],
+        ];
+        using var dir = new TempDirectory();
+        foreach (var args in commands)
+        {
+            var managed = await CliProcess.RunInProcessAsync(args);
+            var native = await _native.RunAsync(dir.Path, args);
+            Assert.True(managed.ExitCode == native.ExitCode, $"{string.Join(' ', args)}\n{managed}\n{native}");
+            Assert.Equal(managed.StdOut.ReplaceLineEndings("\n"), native.StdOut.ReplaceLineEndings("\n"));
+        }
+
+        // In process the version is the test host's; the native executable reports the tool's own.
+        var version = await _native.RunAsync(dir.Path, "--version");
+        Assert.True(version.ExitCode == 0, version.ToString());
+        Assert.StartsWith(typeof(ConsentFilter.Pipeline.RecordFilter).Assembly.GetName().Version!.ToString(3), version.StdOut, StringComparison.Ordinal);
+    }
+
+    private string Sample(string relative) => Path.Combine(_native.Root, relative);
+
+    /// <summary>Runs the same command in process and natively (outputs prefixed managed-/native-); asserts equal exit codes and <paramref name="compare"/> bytes.</summary>
+    private async Task<int> BothAsync(TempDirectory dir, string compare, Func<Func<string, string>, string[]> command)
+    {
+        var managed = await CliProcess.RunInProcessAsync(command(name => dir.File("managed-" + name)));
+        var native = await _native.RunAsync(dir.Path, command(name => dir.File("native-" + name)));
+        Assert.True(managed.ExitCode == native.ExitCode, $"{managed}\n{native}");
+        Assert.Equal(File.ReadAllBytes(dir.File("managed-" + compare)), File.ReadAllBytes(dir.File("native-" + compare)));
+        return native.ExitCode;
+    }
+
+    /// <summary>Publishes the CLI natively once (<c>dotnet publish -c Release -r &lt;this machine's RID&gt;</c>, as docs/performance.md says).</summary>
+    public sealed class NativeCli : IAsyncLifetime
+    {
+        private readonly TempDirectory _output = new();
+        private string? _executable;
+        private string? _publishError;
+
+        internal string Root { get; } = RepositoryRoot();
+
+        public async Task InitializeAsync()
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                return;
+            }
+
+            var start = new ProcessStartInfo(Dotnet()) { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var arg in new[] { "publish", Path.Combine(Root, "src", "ConsentFilter.Cli"), "-c", "Release", "-r", System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier, "-o", _output.Path, "-nologo" })
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+            using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet publish");
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(8));
+            await process.WaitForExitAsync(timeout.Token);
+            var executable = Path.Combine(_output.Path, "ConsentFilter.Cli");
+            if (process.ExitCode != 0 || !File.Exists(executable))
+            {
+                _publishError = $"native publish failed (exit {process.ExitCode}):\n{await stdout}\n{await stderr}";
+                return;
+            }
+
+            _executable = executable;
+        }
+
+        public Task DisposeAsync()
+        {
+            _output.Dispose();
+            return Task.CompletedTask;
+        }
+
+        internal async Task<CliResult> RunAsync(string workingDirectory, params string[] args)
+        {
+            if (_executable is null)
+            {
+                throw new InvalidOperationException(_publishError ?? "no native build on this platform");
+            }
+
+            using var process = Process.Start(CliProcess.StartInfo(workingDirectory, args, _executable)) ?? throw new InvalidOperationException("could not start the native CLI");
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            await process.WaitForExitAsync(timeout.Token);
+            return new CliResult(process.ExitCode, await stdout, await stderr);
+        }
+
+        private static string RepositoryRoot()
+        {
+            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+            {
+                if (File.Exists(Path.Combine(directory.FullName, "ConsentFilter.sln")))
+                {
+                    return directory.FullName;
+                }
+            }
+
+            throw new DirectoryNotFoundException($"no ConsentFilter.sln above {AppContext.BaseDirectory}");
+        }
+
+        private static string Dotnet() =>
+            Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+    }
+}
