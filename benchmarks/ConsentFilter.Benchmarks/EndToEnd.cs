@@ -29,23 +29,33 @@ internal static class EndToEnd
                           $"{Environment.ProcessorCount} cores; .NET {Environment.Version}; runs {settings.Runs} (median)");
 
         var copy = Median(settings.Runs, () => Measure(() => LineCopy(corpus.Records, Path.Combine(output, "copy.jsonl"))));
-        var filter = Median(settings.Runs, () => MeasureProcess(FilterArguments(corpus, output, settings)));
-        var bare = Median(settings.Runs, () => MeasureProcess([.. FilterArguments(corpus, output, settings), "--no-manifest"]));
+        var clis = new[] { CliUnderTest.Managed, CliUnderTest.Native(args) }.OfType<CliUnderTest>().ToList();
+        var runs = clis.Select(cli => (
+            Cli: cli,
+            Filter: Median(settings.Runs, () => MeasureProcess(cli, FilterArguments(corpus, output, settings))),
+            Bare: Median(settings.Runs, () => MeasureProcess(cli, [.. FilterArguments(corpus, output, settings), "--no-manifest"])))).ToList();
         Result? duck = settings.SkipDuckDb ? null : Median(settings.Runs, () => Measure(() => DuckDbPeer(corpus, Path.Combine(output, "duck.json"))));
 
         Print("line copy (C#, split + write all)", copy, corpus);
-        Print("consentfilter filter (default, with manifest)", filter, corpus);
-        Print("consentfilter filter --no-manifest", bare, corpus);
+        foreach (var (cli, filter, bare) in runs)
+        {
+            Print($"consentfilter filter, {cli.Name}", filter, corpus);
+            Print($"consentfilter filter --no-manifest, {cli.Name}", bare, corpus);
+        }
+
         if (duck is not null)
         {
             Print("DuckDB (read_json, joins, COPY TO json)", duck, corpus);
         }
 
         Console.WriteLine();
-        Console.WriteLine($"consentfilter vs line copy: {copy.Seconds / filter.Seconds * 100:F0} % of line-copy throughput, {copy.Seconds / bare.Seconds * 100:F0} % without manifest (target >= 50 %)");
-        if (duck is not null)
+        foreach (var (cli, filter, bare) in runs)
         {
-            Console.WriteLine($"consentfilter vs DuckDB:    {duck.Seconds / filter.Seconds:F1}x DuckDB's records/s, {duck.Seconds / bare.Seconds:F1}x without manifest (target >= 5x)");
+            Console.WriteLine($"{cli.Name}: {copy.Seconds / filter.Seconds * 100:F0} % of line-copy throughput, {copy.Seconds / bare.Seconds * 100:F0} % without manifest (target >= 50 %)");
+            if (duck is not null)
+            {
+                Console.WriteLine($"{cli.Name}: {duck.Seconds / filter.Seconds:F1}x DuckDB's records/s, {duck.Seconds / bare.Seconds:F1}x without manifest (target >= 5x)");
+            }
         }
 
         await Task.CompletedTask.ConfigureAwait(false);
@@ -75,15 +85,9 @@ internal static class EndToEnd
     }
 
     /// <summary>Runs the CLI as its own process and samples its peak RSS (VmHWM) from /proc.</summary>
-    private static Result MeasureProcess(string[] arguments)
+    private static Result MeasureProcess(CliUnderTest cli, string[] arguments)
     {
-        var cli = Path.Combine(AppContext.BaseDirectory, "ConsentFilter.Cli.dll");
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        start.ArgumentList.Add(cli);
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
+        var start = cli.StartInfo(arguments);
 
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start)!;

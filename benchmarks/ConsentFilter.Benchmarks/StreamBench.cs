@@ -24,7 +24,7 @@ namespace ConsentFilter.Benchmarks;
 /// <remarks>
 /// Options: <c>--records N</c> (200,000), <c>--users N</c> (20,000), <c>--revocations N</c> (200), <c>--shards N</c> (2),
 /// <c>--shard-files N</c> (4), <c>--shard-records N</c> per file (250,000), <c>--runs N</c> (3, median), <c>--skip-shards</c>,
-/// <c>--only-shards</c>.
+/// <c>--only-shards</c>, <c>--native PATH</c> (run the shards with a native executable).
 /// </remarks>
 internal static class StreamBench
 {
@@ -43,7 +43,7 @@ internal static class StreamBench
 
         if (args.Contains("--only-shards"))
         {
-            ShardCpu(directory, IntOption(args, "--shards", 2), IntOption(args, "--shard-files", 4), IntOption(args, "--shard-records", 250_000), users, runs);
+            ShardCpu(CliUnderTest.Native(args) ?? CliUnderTest.Managed, directory, IntOption(args, "--shards", 2), IntOption(args, "--shard-files", 4), IntOption(args, "--shard-records", 250_000), users, runs);
             return 0;
         }
 
@@ -91,7 +91,7 @@ internal static class StreamBench
 
         if (!args.Contains("--skip-shards"))
         {
-            ShardCpu(directory, IntOption(args, "--shards", 2), IntOption(args, "--shard-files", 4), IntOption(args, "--shard-records", 250_000), users, runs);
+            ShardCpu(CliUnderTest.Native(args) ?? CliUnderTest.Managed, directory, IntOption(args, "--shards", 2), IntOption(args, "--shard-files", 4), IntOption(args, "--shard-records", 250_000), users, runs);
         }
 
         return 0;
@@ -315,7 +315,7 @@ internal static class StreamBench
     }
 
     /// <summary>Runs <c>filter --out-dir</c> once unsharded and as <paramref name="shards"/> processes; sums their user + system CPU.</summary>
-    private static void ShardCpu(string directory, int shards, int files, int perFile, int users, int runs)
+    private static void ShardCpu(CliUnderTest cli, string directory, int shards, int files, int perFile, int users, int runs)
     {
         var inputs = Enumerable.Range(0, files).Select(f => CorpusGenerator.Generate(directory, perFile, users, 100 + f)).ToList();
         // Every task maps the same compiled snapshot, as in docs/operations.md: no task parses the consent CSV.
@@ -328,12 +328,12 @@ internal static class StreamBench
         var shardWall = new List<double>();
         for (var r = 0; r < runs; r++)
         {
-            single.Add(CpuSeconds(directory, inputs, consent, null, out _));
+            single.Add(CpuSeconds(cli, directory, inputs, consent, null, out _));
             var sum = 0.0;
             var wall = 0.0;
             for (var s = 0; s < shards; s++)
             {
-                sum += CpuSeconds(directory, inputs, consent, $"{s}/{shards}", out var w);
+                sum += CpuSeconds(cli, directory, inputs, consent, $"{s}/{shards}", out var w);
                 wall = Math.Max(wall, w);
             }
 
@@ -350,7 +350,7 @@ internal static class StreamBench
     }
 
     /// <summary>User + system CPU seconds of one CLI process (bash's <c>times</c> for its waited-for children).</summary>
-    private static double CpuSeconds(string directory, List<CorpusGenerator.Corpus> inputs, string consent, string? shard, out double wall)
+    private static double CpuSeconds(CliUnderTest cli, string directory, List<CorpusGenerator.Corpus> inputs, string consent, string? shard, out double wall)
     {
         var outDir = Path.Combine(directory, "shard-out");
         if (shard is null || shard.StartsWith("0/", StringComparison.Ordinal))
@@ -361,8 +361,7 @@ internal static class StreamBench
             }
         }
 
-        var cli = Path.Combine(AppContext.BaseDirectory, "ConsentFilter.Cli.dll");
-        var command = new StringBuilder($"dotnet '{cli}' filter --records");
+        var command = new StringBuilder($"{cli.ShellPrefix} filter --records");
         foreach (var input in inputs)
         {
             command.Append(" '").Append(input.Records).Append('\'');
