@@ -274,6 +274,64 @@ public sealed class KvOverlaySnapshotTests(NatsServer server) : IClassFixture<Na
         Check.One(Config.QuickThrowOnFailure.WithMaxTest(15), property);
     }
 
+    [NatsFact]
+    public async Task Cli_SnapshotBuildFromBucketThenStreamFromIt_HonoursLaterRevocation()
+    {
+        await using var nats = await ConnectAsync();
+        var (bucket, store) = await CreateBucketAsync(nats);
+        await PutAsync(store, "alice", "granted");
+        await PutAsync(store, "bob", "granted");
+        var js = nats.CreateJetStreamContext();
+        await js.CreateStreamAsync(new StreamConfig($"IN_{bucket}", [$"in.{bucket}"]));
+        await js.CreateStreamAsync(new StreamConfig($"OUT_{bucket}", [$"out.{bucket}"]) { DuplicateWindow = TimeSpan.FromMinutes(2) });
+        var path = Path.Combine(_temp, "cli.snap");
+        var table = Path.Combine(_temp, "jurisdictions.csv");
+        await File.WriteAllTextAsync(table, "*,opt-out\n");
+
+        var (code, stdout, stderr) = await RunCliAsync(["snapshot", "build", "--consent-kv", bucket, "--nats", server.Url, "--out", path]);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("2 users from bucket", stdout, StringComparison.Ordinal);
+        (code, stdout, stderr) = await RunCliAsync(["snapshot", "info", path]);
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"bucket: {bucket}\nstream sequence: 2\n", stdout.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+
+        await PutAsync(store, "bob", "opt_out");
+        foreach (var user in new[] { "alice", "bob" })
+        {
+            (await js.PublishAsync($"in.{bucket}", Encoding.UTF8.GetBytes($$"""{"user_id":"{{user}}"}"""))).EnsureSuccess();
+        }
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var streamOut = new StringWriter();
+        using var streamErr = new StringWriter();
+        var run = ConsentFilter.Cli.ConsoleApp.RunAsync(
+            ["stream", "--nats", server.Url, "--input", $"IN_{bucket}", "--output", $"out.{bucket}", "--consent-kv", bucket, "--consent-base", path, "--durable", "cli", "--jurisdictions", table],
+            streamOut,
+            streamErr,
+            cts.Token);
+        await WaitUntilAsync(() => run.IsCompleted || js.GetConsumerAsync($"IN_{bucket}", "cli").AsTask().ContinueWith(t => t.IsCompletedSuccessfully && t.Result.Info.NumAckPending == 0 && t.Result.Info.Delivered.StreamSeq == 2).Result);
+        await cts.CancelAsync();
+        Assert.True(0 == await run, streamErr.ToString());
+        Assert.Contains("from stream sequence 3", streamErr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("\"records\":2,\"kept\":1", streamOut.ToString(), StringComparison.Ordinal);
+
+        // Refused: exit 2, one line naming the file and the reason, nothing consumed.
+        (code, _, stderr) = await RunCliAsync(
+            ["stream", "--nats", server.Url, "--input", $"IN_{bucket}", "--output", $"out.{bucket}", "--consent-kv", bucket, "--consent-base", path, "--max-base-age", "0.001s"]);
+        Assert.Equal(2, code);
+        Assert.Contains($"{path}: consent base refused: ", stderr, StringComparison.Ordinal);
+        Assert.Contains("older than the maximum base age", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    private static async Task<(int Code, string Stdout, string Stderr)> RunCliAsync(string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await ConsentFilter.Cli.ConsoleApp.RunAsync(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
     private static async Task ApplyAsync(INatsKVStore store, IEnumerable<(string User, int Op)> changes)
     {
         foreach (var (user, op) in changes)
