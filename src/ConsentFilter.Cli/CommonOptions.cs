@@ -43,6 +43,34 @@ internal static class CommonOptions
         : DateOnly.TryParseExact(text, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var day) ? day
         : throw new UsageException($"--as-of: '{text}' is not a date (yyyy-MM-dd)");
 
+    /// <summary>A positive (or, when allowed, zero) duration: <c>36h</c>, <c>7d</c>, <c>90m</c>, <c>30s</c> or <c>d.hh:mm:ss</c>; null when not given.</summary>
+    public static TimeSpan? ParseDuration(string? text, string option, bool allowZero = false)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        var t = text.Trim();
+        if (t.Length > 1 && double.TryParse(t[..^1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var n) && (n > 0 || (allowZero && n == 0)))
+        {
+            switch (char.ToLowerInvariant(t[^1]))
+            {
+                case 'd': return TimeSpan.FromDays(n);
+                case 'h': return TimeSpan.FromHours(n);
+                case 'm': return TimeSpan.FromMinutes(n);
+                case 's': return TimeSpan.FromSeconds(n);
+            }
+        }
+
+        if (TimeSpan.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out var span) && (span > TimeSpan.Zero || (allowZero && span == TimeSpan.Zero)))
+        {
+            return span;
+        }
+
+        throw new UsageException($"{option}: '{text}' is not a duration (e.g. 36h, 7d, 1.12:00:00)");
+    }
+
     public static UnknownUserPolicy ParseUnknownUsers(string value) =>
         value == "treat-as-unset" ? UnknownUserPolicy.TreatAsUnset : UnknownUserPolicy.Drop;
 }

@@ -222,32 +222,7 @@ internal static class FilterCommand
         }
     }
 
-    private static TimeSpan? ParseAge(string? text)
-    {
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return null;
-        }
-
-        var t = text.Trim();
-        if (t.Length > 1 && double.TryParse(t[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n > 0)
-        {
-            switch (char.ToLowerInvariant(t[^1]))
-            {
-                case 'd': return TimeSpan.FromDays(n);
-                case 'h': return TimeSpan.FromHours(n);
-                case 'm': return TimeSpan.FromMinutes(n);
-                case 's': return TimeSpan.FromSeconds(n);
-            }
-        }
-
-        if (TimeSpan.TryParse(t, CultureInfo.InvariantCulture, out var span) && span > TimeSpan.Zero)
-        {
-            return span;
-        }
-
-        throw new UsageException($"--max-snapshot-age: '{text}' is not a duration (e.g. 36h, 7d, 1.12:00:00)");
-    }
+    private static TimeSpan? ParseAge(string? text) => CommonOptions.ParseDuration(text, "--max-snapshot-age");
 
     private static string? ReadHashKey(string? file)
     {

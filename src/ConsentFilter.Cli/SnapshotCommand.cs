@@ -11,7 +11,7 @@ internal static class SnapshotCommand
 {
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
-        var command = new Command("snapshot", "Compile a consent CSV into a memory-mapped snapshot, or describe one.");
+        var command = new Command("snapshot", "Compile a consent CSV or bucket into a memory-mapped snapshot, or describe one.");
         command.Add(Build(stdout));
         command.Add(Info(stdout));
         command.Add(Diff(stdout, stderr));
@@ -21,7 +21,9 @@ internal static class SnapshotCommand
 
     private static Command Build(TextWriter stdout)
     {
-        var consent = CommonOptions.Consent();
+        var consent = new Option<string?>("--consent") { Description = "Consent CSV to compile.", HelpName = "CSV" };
+        var bucket = new Option<string?>("--consent-kv") { Description = "Compile a NATS key-value consent bucket instead, read to its current end (with --nats); the file records the stream sequence it reflects.", HelpName = "BUCKET" };
+        var nats = new Option<string?>("--nats") { Description = "NATS server URL (with --consent-kv).", HelpName = "URL" };
         var output = new Option<string>("--out") { Description = "The compiled snapshot file (written atomically).", Required = true, HelpName = "SNAPSHOT" };
         var purposes = new Option<string[]>("--purpose")
         {
@@ -30,12 +32,34 @@ internal static class SnapshotCommand
             HelpName = "P",
         };
         var asOf = new Option<string?>("--as-of") { Description = "As-of time (ISO 8601) instead of the newest updated_at.", HelpName = "TIME" };
-        var command = new Command("build", "Compile a consent CSV.\n\nExample:\n  consentfilter snapshot build --consent samples/consent.csv --out consent.snap")
+        var command = new Command("build", "Compile a consent CSV, or a NATS key-value consent bucket.\n\nExamples:\n  consentfilter snapshot build --consent samples/consent.csv --out consent.snap\n  consentfilter snapshot build --consent-kv consent --nats nats://127.0.0.1:4222 --out consent.snap")
         {
-            consent, output, purposes, asOf,
+            consent, bucket, nats, output, purposes, asOf,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(bucket) is { } bucketName)
+            {
+                if (parse.GetValue(consent) is not null || parse.GetValue(asOf) is not null)
+                {
+                    throw new UsageException("--consent-kv: give either --consent or --consent-kv, and no --as-of with a bucket (its as-of is the time it is read)");
+                }
+
+                var url = parse.GetValue(nats) ?? throw new UsageException("--consent-kv needs --nats URL");
+                await using var connection = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = url, Name = "consentfilter-snapshot-build" });
+                await connection.ConnectAsync().ConfigureAwait(false);
+                var built = await Streaming.ConsentKv.CompileAsync(connection, bucketName, parse.GetValue(purposes)!, parse.GetValue(output)!, cancellationToken).ConfigureAwait(false);
+                await stdout.WriteLineAsync(
+                    $"{built.Path}: {built.Users} users from bucket '{bucketName}' up to stream sequence {built.BucketSource!.StreamSequence}, {built.Collisions} hash collisions, {built.Bytes} bytes")
+                    .ConfigureAwait(false);
+                return ExitCodes.Success;
+            }
+
+            if (parse.GetValue(consent) is null)
+            {
+                throw new UsageException("give --consent CSV or --consent-kv BUCKET");
+            }
+
             DateTimeOffset? asOfTime = null;
             if (parse.GetValue(asOf) is { } text)
             {
@@ -123,6 +147,13 @@ internal static class SnapshotCommand
             await stdout.WriteLineAsync($"as of: {(info.AsOf is { } a ? a.ToString("O", CultureInfo.InvariantCulture) : "none")}").ConfigureAwait(false);
             await stdout.WriteLineAsync($"purposes: {string.Join(", ", snapshot.Purposes)}").ConfigureAwait(false);
             await stdout.WriteLineAsync($"source sha256: {info.Sha256}").ConfigureAwait(false);
+            if (snapshot.BucketSource is { } source)
+            {
+                await stdout.WriteLineAsync($"bucket: {source.Bucket}").ConfigureAwait(false);
+                await stdout.WriteLineAsync($"stream sequence: {source.StreamSequence}").ConfigureAwait(false);
+                await stdout.WriteLineAsync($"stream created: {source.StreamCreated.ToString("O", CultureInfo.InvariantCulture)}").ConfigureAwait(false);
+            }
+
             await stdout.WriteLineAsync($"bytes: {snapshot.FileBytes}").ConfigureAwait(false);
             return ExitCodes.Success;
         });

@@ -22,9 +22,16 @@ internal static class StreamCommand
         var subjectFields = new Option<string[]>("--subject-field") { Description = "Co-subject field (repeatable); every co-subject must pass too.", HelpName = "F" };
         var quarantine = new Option<string?>("--quarantine-subject") { Description = "Subject malformed records are published to; omitted: only counted.", HelpName = "SUBJECT" };
         var durable = new Option<string>("--durable") { Description = "Durable pull consumer shared by every worker.", DefaultValueFactory = _ => StreamFilterDefaults.Durable, HelpName = "NAME" };
-        var command = new Command("stream", "Filter records arriving on a NATS JetStream stream until Ctrl+C or SIGTERM; prints the counts on exit.\n\nExample:\n  consentfilter stream --nats nats://127.0.0.1:4222 --input RECORDS/records.> --output kept --consent-kv consent")
+        var consentBase = new Option<string?>("--consent-base")
         {
-            nats, input, output, bucket, jurisdictions, purpose, subjectFields, quarantine, durable,
+            Description = "Compiled snapshot to start from (snapshot build --consent-kv, or from a CSV); only the bucket's changes since it are read. Refused, exit 2, when the two cannot be joined.",
+            HelpName = "SNAPSHOT",
+        };
+        var baseMargin = new Option<string?>("--base-margin") { Description = "For a base compiled from a CSV: read the bucket's changes from this long before its as-of time (default 5m).", HelpName = "DURATION" };
+        var maxBaseAge = new Option<string?>("--max-base-age") { Description = "Refuse a --consent-base older than this (e.g. 36h, 7d).", HelpName = "AGE" };
+        var command = new Command("stream", "Filter records arriving on a NATS JetStream stream until Ctrl+C or SIGTERM; prints the counts on exit.\n\nExamples:\n  consentfilter stream --nats nats://127.0.0.1:4222 --input RECORDS/records.> --output kept --consent-kv consent\n  consentfilter stream --nats nats://127.0.0.1:4222 --input RECORDS/records.> --output kept --consent-kv consent --consent-base consent.snap")
+        {
+            nats, input, output, bucket, jurisdictions, purpose, subjectFields, quarantine, durable, consentBase, baseMargin, maxBaseAge,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -52,8 +59,20 @@ internal static class StreamCommand
                 throw new UsageException(e.Message);
             }
 
+            var basePath = parse.GetValue(consentBase);
+            var overlayOptions = new KvOverlayOptions
+            {
+                StartMargin = CommonOptions.ParseDuration(parse.GetValue(baseMargin), "--base-margin", allowZero: true) ?? KvOverlayDefaults.StartMargin,
+                MaxBaseAge = CommonOptions.ParseDuration(parse.GetValue(maxBaseAge), "--max-base-age"),
+            };
+            if (basePath is null && (parse.GetValue(baseMargin) is not null || parse.GetValue(maxBaseAge) is not null))
+            {
+                throw new UsageException("--base-margin and --max-base-age apply only with --consent-base");
+            }
+
             var table = parse.GetValue(jurisdictions) is { } path ? JurisdictionTable.LoadFile(path) : JurisdictionTable.BuiltIn;
             var purposeName = parse.GetValue(purpose)!;
+            using var baseSnapshot = basePath is null ? null : CompiledSnapshot.Open(basePath);
 
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
@@ -64,9 +83,25 @@ internal static class StreamCommand
 
             await using var connection = new NatsConnection(new NatsOpts { Url = parse.GetValue(nats)!, Name = "consentfilter-stream" });
             await connection.ConnectAsync().ConfigureAwait(false);
-            await using var snapshot = KvConsentSnapshot.Start(connection, parse.GetValue(bucket)!, [purposeName]);
+            IConsentSnapshot snapshot;
+            IAsyncDisposable following;
+            if (baseSnapshot is null)
+            {
+                var kv = KvConsentSnapshot.Start(connection, parse.GetValue(bucket)!, [purposeName]);
+                (snapshot, following) = (kv, kv);
+                await stderr.WriteLineAsync($"consentfilter: loading consent bucket '{parse.GetValue(bucket)}'; nothing is decided before it is loaded").ConfigureAwait(false);
+            }
+            else
+            {
+                var overlay = await KvOverlaySnapshot.StartAsync(connection, parse.GetValue(bucket)!, baseSnapshot, [purposeName], overlayOptions, stop.Token).ConfigureAwait(false);
+                (snapshot, following) = (overlay, overlay);
+                await stderr.WriteLineAsync(
+                    $"consentfilter: {basePath} + consent bucket '{parse.GetValue(bucket)}' from stream sequence {overlay.StartSequence}; nothing is decided before it has caught up")
+                    .ConfigureAwait(false);
+            }
+
+            await using var stopFollowing = following.ConfigureAwait(false);
             var worker = new StreamFilterWorker(connection, new ConsentPolicy(snapshot, table, purposeName), options);
-            await stderr.WriteLineAsync($"consentfilter: loading consent bucket '{parse.GetValue(bucket)}'; nothing is decided before it is loaded").ConfigureAwait(false);
             try
             {
                 await worker.RunAsync(stop.Token).ConfigureAwait(false);

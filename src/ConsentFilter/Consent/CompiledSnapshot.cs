@@ -12,7 +12,7 @@ namespace ConsentFilter.Consent;
 /// to bisection; memory is 16 bytes per user, shared between processes that map the same file.
 /// Decisions are identical to the CSV form the file was built from (see the equivalence tests).
 /// </remarks>
-public sealed unsafe class CompiledSnapshot : IConsentSnapshot, IDisposable
+public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposable
 {
     /// <summary>Interpolation probes before a lookup falls back to bisection.</summary>
     private const int InterpolationSteps = 6;
@@ -46,7 +46,8 @@ public sealed unsafe class CompiledSnapshot : IConsentSnapshot, IDisposable
         }
 
         _entries = basePointer + entriesOffset;
-        (Purposes, _regionSets) = ReadMeta(new ReadOnlySpan<byte>(basePointer + metaOffset, metaLength), _purposeCount, path);
+        (Purposes, _regionSets, var metaEnd) = ReadMeta(new ReadOnlySpan<byte>(basePointer + metaOffset, metaLength), _purposeCount, path);
+        BucketSource = ReadBucketSource(new ReadOnlySpan<byte>(basePointer + metaOffset, metaLength), metaEnd, path);
         var asOf = BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetAsOf..]);
         Collisions = BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetCollisions..]);
         FileBytes = length;
@@ -269,7 +270,7 @@ public sealed unsafe class CompiledSnapshot : IConsentSnapshot, IDisposable
         return checksum.GetCurrentHashAsUInt64() == stored;
     }
 
-    private static (string[] Purposes, string[][] RegionSets) ReadMeta(ReadOnlySpan<byte> meta, int purposeCount, string path)
+    private static (string[] Purposes, string[][] RegionSets, int End) ReadMeta(ReadOnlySpan<byte> meta, int purposeCount, string path)
     {
         try
         {
@@ -299,7 +300,7 @@ public sealed unsafe class CompiledSnapshot : IConsentSnapshot, IDisposable
                 }
             }
 
-            return (purposes, sets);
+            return (purposes, sets, position);
         }
         catch (ArgumentOutOfRangeException)
         {

@@ -14,7 +14,11 @@ public static class CompiledSnapshotBuilder
     /// Ids are stored as 96-bit keyed hashes (XxHash128 with a random per-file seed). Two different ids of this snapshot
     /// with the same 96 bits would be merged most restrictively (fail-closed) and counted as collisions.
     /// </remarks>
-    public static CompiledSnapshotSummary Build(ConsentSnapshot snapshot, string path)
+    public static CompiledSnapshotSummary Build(ConsentSnapshot snapshot, string path) => Build(snapshot, path, null);
+
+    /// <summary>Writes <paramref name="snapshot"/> to <paramref name="path"/> atomically, recording the key-value bucket it was read from.</summary>
+    /// <remarks>With a <paramref name="bucketSource"/>, a worker can start from the file and apply only the bucket's later changes.</remarks>
+    public static CompiledSnapshotSummary Build(ConsentSnapshot snapshot, string path, SnapshotBucketSource? bucketSource)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -76,6 +80,11 @@ public static class CompiledSnapshotBuilder
 
         using var meta = new MemoryStream();
         WriteMeta(meta, purposes, regionSets);
+        if (bucketSource is not null)
+        {
+            meta.Write(bucketSource.ToSection());
+        }
+
         var metaBytes = meta.ToArray();
         var metaOffset = (long)CompiledSnapshotFormat.HeaderSize;
         var entriesOffset = Align16(metaOffset + metaBytes.Length);
@@ -132,7 +141,10 @@ public static class CompiledSnapshotBuilder
         }
 
         return new CompiledSnapshotSummary(path, unique.Count, snapshot.Info.Rows, snapshot.Info.Conflicts, collisions,
-            fileLength, regionSets.Count);
+            fileLength, regionSets.Count)
+        {
+            BucketSource = bucketSource,
+        };
     }
 
     private static long Align16(long value) => (value + 15) & ~15L;
@@ -172,7 +184,7 @@ public static class CompiledSnapshotBuilder
     private readonly record struct Entry(ulong High, uint Low, UserConsent Consent);
 }
 
-/// <summary>What <see cref="CompiledSnapshotBuilder.Build"/> wrote.</summary>
+/// <summary>What <see cref="CompiledSnapshotBuilder"/> wrote.</summary>
 /// <param name="Path">The file.</param>
 /// <param name="Users">Entries (distinct users after collision merging).</param>
 /// <param name="Rows">Rows of the source.</param>
@@ -180,4 +192,8 @@ public static class CompiledSnapshotBuilder
 /// <param name="Collisions">Hash collisions among the snapshot's own ids (merged most restrictively).</param>
 /// <param name="Bytes">File size.</param>
 /// <param name="RegionSets">Distinct home-region sets.</param>
-public sealed record CompiledSnapshotSummary(string Path, long Users, long Rows, long Conflicts, long Collisions, long Bytes, int RegionSets);
+public sealed record CompiledSnapshotSummary(string Path, long Users, long Rows, long Conflicts, long Collisions, long Bytes, int RegionSets)
+{
+    /// <summary>The key-value bucket the snapshot was read from; null when built from a CSV.</summary>
+    public SnapshotBucketSource? BucketSource { get; init; }
+}

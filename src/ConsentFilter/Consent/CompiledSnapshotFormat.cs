@@ -33,6 +33,10 @@ internal static class CompiledSnapshotFormat
 
     internal const long NoAsOf = long.MinValue;
 
+    /// <summary>Metadata section tag: the key-value bucket and stream sequence the file reflects (see <see cref="SnapshotBucketSource"/>).</summary>
+    /// <remarks>Sections follow the region sets as <c>u16 tag, u32 length, payload</c>; readers skip tags they do not know.</remarks>
+    internal const ushort SectionBucketSource = 1;
+
     /// <summary>"CFSNAP", NUL, SUB: not text, so a CSV is never mistaken for a snapshot.</summary>
     internal static ReadOnlySpan<byte> Magic => "CFSNAP\0\u001A"u8;
 

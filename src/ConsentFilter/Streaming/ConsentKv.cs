@@ -15,7 +15,7 @@ namespace ConsentFilter.Streaming;
 /// Values: <c>{"regions":["DE"],"gpc":false,"minor":false,"purposes":{"ai_training":"granted"}}</c>; purpose values use
 /// the consent CSV's spellings, booleans may also be the CSV's strings. See docs/streaming.md.
 /// </remarks>
-public static class ConsentKv
+public static partial class ConsentKv
 {
     /// <summary>The bucket key of a user id.</summary>
     public static string EncodeKey(ReadOnlySpan<byte> userId) => Base64Url.EncodeToString(userId);
@@ -143,6 +143,33 @@ public static class ConsentKv
         return new UserConsent(states, false, false, []);
     }
 
+    /// <summary>What one bucket entry does to the user it names; the one rule every reader of the bucket applies.</summary>
+    /// <remarks>
+    /// A put sets the user (an unreadable value holds them as denied for every purpose, fail-closed); a delete or purge
+    /// removes them; a key this encoding never produces is ignored, since no record's user can look it up.
+    /// </remarks>
+    internal static KvChange Decode(NatsKVEntry<byte[]> entry, IReadOnlyList<string> purposes, out byte[] userId, out UserConsent consent)
+    {
+        consent = default;
+        if (!TryDecodeKey(entry.Key, out userId))
+        {
+            return KvChange.Ignored;
+        }
+
+        if (entry.Operation is NatsKVOperation.Del or NatsKVOperation.Purge)
+        {
+            return KvChange.Removed;
+        }
+
+        if (TryDecodeValue(entry.Value ?? [], purposes, out consent))
+        {
+            return KvChange.Put;
+        }
+
+        consent = Unreadable(purposes.Count);
+        return KvChange.Unreadable;
+    }
+
     /// <summary>Writes every user of <paramref name="snapshot"/> into the bucket, creating the bucket when it does not exist.</summary>
     /// <returns>The number of users written.</returns>
     /// <remarks>Users the bucket holds but the snapshot does not are left alone: delete them explicitly to revoke.</remarks>
@@ -211,4 +238,20 @@ public static class ConsentKv
         state = ConsentState.Denied;
         return false;
     }
+}
+
+/// <summary>The effect of one bucket entry (see <see cref="ConsentKv.Decode"/>).</summary>
+internal enum KvChange
+{
+    /// <summary>Not a key this encoding produces: no user is affected.</summary>
+    Ignored,
+
+    /// <summary>The user's consent is set.</summary>
+    Put,
+
+    /// <summary>The value could not be read: the user is held as denied for every purpose.</summary>
+    Unreadable,
+
+    /// <summary>The user was deleted or purged.</summary>
+    Removed,
 }

@@ -162,26 +162,21 @@ public sealed class KvConsentSnapshot : IConsentSnapshot, IAsyncDisposable
 
     private void Apply(NatsKVEntry<byte[]> entry)
     {
-        if (ConsentKv.TryDecodeKey(entry.Key, out var userId))
+        switch (ConsentKv.Decode(entry, Purposes, out var userId, out var consent))
         {
-            if (entry.Operation is NatsKVOperation.Del or NatsKVOperation.Purge)
-            {
+            case KvChange.Removed:
                 _users.TryRemove(userId, out _);
-            }
-            else if (ConsentKv.TryDecodeValue(entry.Value ?? [], Purposes, out var consent))
-            {
+                break;
+            case KvChange.Put:
                 _users[userId] = consent;
-            }
-            else
-            {
+                break;
+            case KvChange.Unreadable:
                 Interlocked.Increment(ref _unreadable);
-                _users[userId] = ConsentKv.Unreadable(Purposes.Count);
-            }
-        }
-        else
-        {
-            // Not a key this encoding produces, so no record's user can ever look it up.
-            Interlocked.Increment(ref _unreadable);
+                _users[userId] = consent;
+                break;
+            default:
+                Interlocked.Increment(ref _unreadable);
+                break;
         }
 
         Interlocked.Increment(ref _updates);

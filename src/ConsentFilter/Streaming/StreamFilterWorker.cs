@@ -20,7 +20,8 @@ namespace ConsentFilter.Streaming;
 /// Any number of workers share one durable pull consumer. A kept record is published with message id
 /// <c>&lt;stream&gt;:&lt;sequence&gt;</c> of its input, so the output stream's duplicate window drops a republish after a
 /// crash; the input is acked only after that publish is acked (at-least-once in, exactly-once out within the window).
-/// When the policy's snapshot is a <see cref="KvConsentSnapshot"/>, nothing is consumed before it has loaded.
+/// When the policy's snapshot is a <see cref="KvConsentSnapshot"/> or a <see cref="KvOverlaySnapshot"/>, nothing is
+/// consumed before it has loaded.
 /// </remarks>
 public sealed class StreamFilterWorker
 {
@@ -71,10 +72,14 @@ public sealed class StreamFilterWorker
     /// <remarks>Unacked inputs are redelivered after the ack wait, to this or another worker, and decided again.</remarks>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
+        // Fail-closed: decide nothing before the bucket's current state is known.
         if (_policy.Snapshot is KvConsentSnapshot kv)
         {
-            // Fail-closed: decide nothing before the bucket's current state is known.
             await kv.WaitLoadedAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else if (_policy.Snapshot is KvOverlaySnapshot overlay)
+        {
+            await overlay.WaitLoadedAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await EnsureConsumerAsync(_connection, _options, cancellationToken).ConfigureAwait(false);

@@ -55,6 +55,28 @@ public sealed class CompiledSnapshotTests : IDisposable
         });
 
     [Fact]
+    public void Build_WithBucketSource_RoundTripsAndDecidesAsWithout()
+    {
+        var source = ConsentSnapshot.LoadCsv(new MemoryStream("user_id,ai_training\nalice,granted\nbob,denied\n"u8.ToArray()), "c.csv", ["ai_training"]);
+        var bucket = new SnapshotBucketSource("consent", 81234567, new DateTimeOffset(2026, 3, 1, 12, 0, 0, TimeSpan.Zero).AddTicks(1234567));
+        var withSource = Path.Combine(_temp, "bucket.snap");
+        var without = Path.Combine(_temp, "plain.snap");
+        Assert.Equal(bucket, CompiledSnapshotBuilder.Build(source, withSource, bucket).BucketSource);
+        CompiledSnapshotBuilder.Build(source, without);
+
+        using var a = CompiledSnapshot.Open(withSource);
+        using var b = CompiledSnapshot.Open(without);
+        Assert.Equal(bucket, a.BucketSource);
+        Assert.Null(b.BucketSource);
+        Assert.Equal(CompiledSnapshot.FormatVersion, BitConverter.ToUInt32(File.ReadAllBytes(withSource), 8));
+        foreach (var id in new[] { "alice"u8.ToArray(), "bob"u8.ToArray(), "carol"u8.ToArray() })
+        {
+            Assert.Equal(b.TryGetUser(id, out var expected), a.TryGetUser(id, out var actual));
+            Assert.Equal(expected.States, actual.States);
+        }
+    }
+
+    [Fact]
     public void Open_TruncatedFile_IsRefused()
     {
         var path = BuildSample();
