@@ -22,7 +22,15 @@ internal sealed class BatchProcessor
     private readonly IReadOnlyList<string> _inputNames;
     private readonly byte[] _hash = new byte[32];
     private readonly Provenance.UserSummaryHasher? _summary;
+    private readonly Consent.ILookupPrefetch? _prefetch;
+    private readonly byte[] _userKey;
+    private readonly Consent.LookupHint[] _hints = new Consent.LookupHint[HintRing];
     private Utf8JsonWriter? _json;
+
+    /// <summary>How many lines ahead of the decision a lookup's prefetch begins (stage two runs one line ahead).</summary>
+    private const int HintDistance = 2;
+
+    private const int HintRing = 4;
 
     internal BatchProcessor(ConsentPolicy policy, FieldPaths paths, AuditSettings audit, IReadOnlyList<string> inputNames)
     {
@@ -31,6 +39,9 @@ internal sealed class BatchProcessor
         _audit = audit;
         _inputNames = inputNames;
         _summary = audit.UserSummary?.Clone();
+        _prefetch = policy.Snapshot as Consent.ILookupPrefetch;
+        var userLeaf = paths[paths.PathNodes[FieldPaths.UserField][^1]].Name;
+        _userKey = [(byte)'"', .. userLeaf, (byte)'"'];
     }
 
     internal void Process(LineBatch batch)
@@ -54,11 +65,71 @@ internal sealed class BatchProcessor
         var counts = batch.Counts;
         for (var i = 0; i < batch.Count; i++)
         {
+            if (_prefetch is not null)
+            {
+                PrefetchAhead(batch, i);
+            }
+
             ref readonly var entry = ref batch.Lines[i];
             batch.Outcomes[i] = Decide(batch, entry, counts);
         }
 
         CompactKept(batch);
+    }
+
+    /// <summary>
+    /// Begins the author lookup of line <c>i + 2</c> and continues that of line <c>i + 1</c>, so their cache misses
+    /// overlap with parsing instead of stalling the decision (measured in docs/performance.md).
+    /// </summary>
+    /// <remarks>
+    /// The author id is found by a quick search for <c>"leaf":"…"</c>, not by the strict parser: a wrong or missing
+    /// hint only wastes a prefetch, the decision still parses and looks up the line as always.
+    /// </remarks>
+    private void PrefetchAhead(LineBatch batch, int i)
+    {
+        if (i == 0)
+        {
+            for (var ahead = 0; ahead < HintDistance && ahead < batch.Count; ahead++)
+            {
+                _hints[ahead % HintRing] = BeginHint(batch, ahead);
+            }
+        }
+
+        if (i + HintDistance < batch.Count)
+        {
+            _hints[(i + HintDistance) % HintRing] = BeginHint(batch, i + HintDistance);
+        }
+
+        if (i + 1 < batch.Count)
+        {
+            _prefetch!.Continue(_hints[(i + 1) % HintRing]);
+        }
+    }
+
+    private Consent.LookupHint BeginHint(LineBatch batch, int index)
+    {
+        var entry = batch.Lines[index];
+        if ((entry.Flags & LineFlags.TooLong) != 0)
+        {
+            return default;
+        }
+
+        var line = batch.Content(entry);
+        var key = line.IndexOf(_userKey);
+        if (key < 0)
+        {
+            return default;
+        }
+
+        var rest = line[(key + _userKey.Length)..].TrimStart(" \t:"u8);
+        if (rest.IsEmpty || rest[0] != (byte)'"')
+        {
+            return default;
+        }
+
+        rest = rest[1..];
+        var end = rest.IndexOfAny((byte)'"', (byte)'\\');
+        return end > 0 && rest[end] == (byte)'"' ? _prefetch!.Begin(rest[..end]) : default;
     }
 
     /// <summary>
