@@ -68,7 +68,7 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
 
     /// <inheritdoc />
     /// <remarks><see cref="SnapshotInfo.Sha256"/> is the SHA-256 of the consent CSV the file was built from.</remarks>
-    public SnapshotInfo Info { get; }
+    public SnapshotInfo Info { get; private init; }
 
     /// <inheritdoc />
     public IReadOnlyList<string> Purposes { get; }
@@ -88,6 +88,33 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
         Span<byte> magic = stackalloc byte[8];
         using var file = File.OpenRead(path);
         return file.ReadAtLeast(magic, 8, throwOnEndOfStream: false) == 8 && magic.SequenceEqual(CompiledSnapshotFormat.Magic);
+    }
+
+    /// <summary>A snapshot over an image just written to anonymous memory (see <c>CompiledSnapshotBuilder.CompileInMemory</c>).</summary>
+    /// <param name="memory">The mapping; owned by the snapshot from now on.</param>
+    /// <param name="length">The image's length.</param>
+    /// <param name="source">What the image was compiled from; reported as this snapshot's <see cref="Info"/>.</param>
+    internal static CompiledSnapshot FromMemory(MemoryMappedFile memory, long length, SnapshotInfo source)
+    {
+        MemoryMappedViewAccessor? view = null;
+        byte* pointer = null;
+        try
+        {
+            view = memory.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
+            pointer += view.PointerOffset;
+            return new CompiledSnapshot(memory, view, pointer, source.Source, length) { Info = source };
+        }
+        catch
+        {
+            if (pointer != null)
+            {
+                view!.SafeMemoryMappedViewHandle.ReleasePointer();
+            }
+
+            view?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Maps a compiled snapshot.</summary>

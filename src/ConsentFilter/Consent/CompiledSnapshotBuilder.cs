@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using System.IO.MemoryMappedFiles;
 using System.Security.Cryptography;
 using System.Text;
 using ConsentFilter.IO;
@@ -22,6 +23,47 @@ public static class CompiledSnapshotBuilder
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        var image = Prepare(snapshot, bucketSource);
+        using (var file = AtomicFile.Create(path))
+        {
+            image.WriteTo(file.Stream);
+            file.Commit();
+        }
+
+        return new CompiledSnapshotSummary(path, image.Entries.Count, snapshot.Info.Rows, snapshot.Info.Conflicts, image.Collisions,
+            image.Length, image.RegionSetCount)
+        {
+            BucketSource = bucketSource,
+        };
+    }
+
+    /// <summary>
+    /// Compiles <paramref name="snapshot"/> into anonymous memory, for lookups only: the same 16-byte entries and search
+    /// as a compiled file (compact, prefetchable), while <see cref="CompiledSnapshot.Info"/> still describes the source.
+    /// </summary>
+    internal static CompiledSnapshot CompileInMemory(ConsentSnapshot snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var image = Prepare(snapshot, null);
+        var memory = MemoryMappedFile.CreateNew(null, image.Length, MemoryMappedFileAccess.ReadWrite);
+        try
+        {
+            using (var stream = memory.CreateViewStream(0, image.Length, MemoryMappedFileAccess.ReadWrite))
+            {
+                image.WriteTo(stream);
+            }
+
+            return CompiledSnapshot.FromMemory(memory, image.Length, snapshot.Info);
+        }
+        catch
+        {
+            memory.Dispose();
+            throw;
+        }
+    }
+
+    private static Image Prepare(ConsentSnapshot snapshot, SnapshotBucketSource? bucketSource)
+    {
         var purposes = snapshot.Purposes;
         if (purposes.Count > CompiledSnapshotFormat.MaxPurposes)
         {
@@ -30,17 +72,19 @@ public static class CompiledSnapshotBuilder
 
         var seed = BinaryPrimitives.ReadUInt64LittleEndian(RandomNumberGenerator.GetBytes(8));
         var regionSets = new List<string[]> { Array.Empty<string>() };
-        var regionSetIndex = new Dictionary<string, int>(StringComparer.Ordinal) { [string.Empty] = 0 };
+        var regionSetIndex = new Dictionary<string[], int>(RegionSetComparer.Instance) { [[]] = 0 };
 
         var entries = new Entry[snapshot.Users.Count];
+        var highs = new ulong[entries.Length];
         var n = 0;
         foreach (var (id, consent) in snapshot.Users)
         {
             var (high, low) = CompiledSnapshotFormat.Hash(id, seed);
+            highs[n] = high;
             entries[n++] = new Entry(high, low, consent);
         }
 
-        Array.Sort(entries, static (a, b) => a.High != b.High ? a.High.CompareTo(b.High) : a.Low.CompareTo(b.Low));
+        SortByKey(highs, entries);
 
         // Collisions: equal 96-bit keys for different ids (ids are already unique). Merge most restrictively.
         var unique = new List<Entry>(entries.Length);
@@ -62,7 +106,7 @@ public static class CompiledSnapshotBuilder
         for (var i = 0; i < unique.Count; i++)
         {
             var consent = unique[i].Consent;
-            var key = string.Join('\n', consent.HomeRegions);
+            var key = consent.HomeRegions;
             if (!regionSetIndex.TryGetValue(key, out var set))
             {
                 set = regionSets.Count;
@@ -108,43 +152,66 @@ public static class CompiledSnapshotBuilder
         BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetPurposeCount), purposes.Count);
         BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetEntriesOffset), entriesOffset);
 
-        var checksum = new XxHash3();
-        checksum.Append(header.AsSpan(0, CompiledSnapshotFormat.OffsetChecksum));
-        checksum.Append(metaBytes);
-        checksum.Append(padding);
+        return new Image(header, metaBytes, padding, unique, payloads, collisions, fileLength, regionSets.Count);
+    }
 
-        using (var file = AtomicFile.Create(path))
+    /// <summary>Everything a compiled snapshot holds, ready to be written.</summary>
+    private sealed record Image(byte[] Header, byte[] Meta, byte[] Padding, List<Entry> Entries, uint[] Payloads, long Collisions, long Length, int RegionSetCount)
+    {
+        /// <summary>Writes the image from the start of <paramref name="stream"/>: header last, as it carries the checksum of everything after it.</summary>
+        internal void WriteTo(Stream stream)
         {
-            // Header last (it carries the checksum of everything after it); entries stream in chunks.
-            file.Stream.Write(new byte[CompiledSnapshotFormat.HeaderSize]);
-            file.Stream.Write(metaBytes);
-            file.Stream.Write(padding);
+            var checksum = new XxHash3();
+            checksum.Append(Header.AsSpan(0, CompiledSnapshotFormat.OffsetChecksum));
+            checksum.Append(Meta);
+            checksum.Append(Padding);
+            stream.Write(new byte[CompiledSnapshotFormat.HeaderSize]);
+            stream.Write(Meta);
+            stream.Write(Padding);
             var chunk = new byte[4096 * CompiledSnapshotFormat.EntrySize];
-            for (var start = 0; start < unique.Count; start += 4096)
+            for (var start = 0; start < Entries.Count; start += 4096)
             {
-                var count = Math.Min(4096, unique.Count - start);
+                var count = Math.Min(4096, Entries.Count - start);
                 for (var k = 0; k < count; k++)
                 {
-                    var e = unique[start + k];
-                    CompiledSnapshotFormat.WriteEntry(chunk.AsSpan(k * CompiledSnapshotFormat.EntrySize), e.High, e.Low, payloads[start + k]);
+                    var e = Entries[start + k];
+                    CompiledSnapshotFormat.WriteEntry(chunk.AsSpan(k * CompiledSnapshotFormat.EntrySize), e.High, e.Low, Payloads[start + k]);
                 }
 
                 var bytes = chunk.AsSpan(0, count * CompiledSnapshotFormat.EntrySize);
                 checksum.Append(bytes);
-                file.Stream.Write(bytes);
+                stream.Write(bytes);
             }
 
+            var header = (byte[])Header.Clone();
             BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetChecksum), checksum.GetCurrentHashAsUInt64());
-            file.Stream.Position = 0;
-            file.Stream.Write(header);
-            file.Commit();
+            stream.Position = 0;
+            stream.Write(header);
         }
+    }
 
-        return new CompiledSnapshotSummary(path, unique.Count, snapshot.Info.Rows, snapshot.Info.Conflicts, collisions,
-            fileLength, regionSets.Count)
+    /// <summary>
+    /// Sorts the entries by their 96-bit key: by the 64-bit high part with the primitive-key sort (several times faster
+    /// than comparing the structs), then each run of equal high parts — vanishingly rare — by the low part.
+    /// </summary>
+    private static void SortByKey(ulong[] highs, Entry[] entries)
+    {
+        Array.Sort(highs, entries);
+        for (var start = 0; start < entries.Length;)
         {
-            BucketSource = bucketSource,
-        };
+            var end = start + 1;
+            while (end < entries.Length && highs[end] == highs[start])
+            {
+                end++;
+            }
+
+            if (end - start > 1)
+            {
+                Array.Sort(entries, start, end - start);
+            }
+
+            start = end;
+        }
     }
 
     private static long Align16(long value) => (value + 15) & ~15L;
@@ -181,7 +248,30 @@ public static class CompiledSnapshotBuilder
         a.Minor || b.Minor,
         [.. a.HomeRegions.Union(b.HomeRegions, StringComparer.Ordinal)]);
 
-    private readonly record struct Entry(ulong High, uint Low, UserConsent Consent);
+    /// <summary>One user's hashed id and consent; ordered by the 96-bit key (the file's search order).</summary>
+    private readonly record struct Entry(ulong High, uint Low, UserConsent Consent) : IComparable<Entry>
+    {
+        public int CompareTo(Entry other) => High != other.High ? High.CompareTo(other.High) : Low.CompareTo(other.Low);
+    }
+
+    /// <summary>Region lists equal element by element (ordinal): users with the same home regions share one set.</summary>
+    private sealed class RegionSetComparer : IEqualityComparer<string[]>
+    {
+        internal static readonly RegionSetComparer Instance = new();
+
+        public bool Equals(string[]? x, string[]? y) => x.AsSpan().SequenceEqual(y, StringComparer.Ordinal);
+
+        public int GetHashCode(string[] regions)
+        {
+            var hash = new HashCode();
+            foreach (var region in regions)
+            {
+                hash.Add(region, StringComparer.Ordinal);
+            }
+
+            return hash.ToHashCode();
+        }
+    }
 }
 
 /// <summary>What <see cref="CompiledSnapshotBuilder"/> wrote.</summary>

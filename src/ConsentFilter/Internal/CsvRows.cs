@@ -27,6 +27,9 @@ internal static class CsvRows
             HasHeader = false,
             DisableColCountCheck = true,
             Unescape = true,
+            // Consent columns repeat a few values ("granted", "false", regions, timestamps): pooled strings save most of
+            // a large file's allocations (and the garbage collections they cause).
+            CreateToString = SepToString.PoolPerCol(maximumStringLength: 40),
         };
         using var reader = Open(options, text, displayName);
         var lastLine = 1;

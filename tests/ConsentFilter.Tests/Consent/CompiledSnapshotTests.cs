@@ -108,6 +108,29 @@ public sealed class CompiledSnapshotTests : IDisposable
     }
 
     [Fact]
+    public void RecordFilterLoad_CsvConsent_SearchesACompiledImage_ButReportsTheCsv()
+    {
+        var csv = Path.Combine(_temp, "consent.csv");
+        File.WriteAllText(csv, RandomConsentCsv(new Random(5), 200));
+        var loaded = ConsentSnapshot.LoadCsv(csv, ["ai_training"]);
+
+        using var filter = ConsentFilter.Pipeline.RecordFilter.Load(csv, null, new ConsentFilter.Pipeline.ConsentFilterOptions());
+
+        Assert.IsType<CompiledSnapshot>(filter.Policy.Snapshot);
+        Assert.Equal(loaded.Info, filter.Policy.Snapshot.Info);
+        Assert.Equal(SnapshotForm.Csv, filter.Policy.Snapshot.Info.Form);
+        var direct = new ConsentPolicy(loaded, filter.Policy.Jurisdictions, "ai_training");
+        foreach (var id in loaded.Users.Keys.Append(Encoding.UTF8.GetBytes("absent")))
+        {
+            foreach (var region in s_recordRegions)
+            {
+                RegionMatch? match = region is null ? null : direct.ResolveRegion(RegionCode.Normalize(region));
+                Assert.Equal(direct.Decide(id, match), filter.Policy.Decide(id, match));
+            }
+        }
+    }
+
+    [Fact]
     public void Open_CsvFile_IsNotCompiled()
     {
         var csv = Path.Combine(_temp, "c.csv");
