@@ -49,10 +49,11 @@ internal sealed partial class PhysicalFileSystem : IFileSystem
     public Stream CreateNew(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
-        return new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous);
+        var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous);
+        return OperatingSystem.IsLinux() ? new EarlyWritebackStream(file) : file;
     }
 
-    public void FlushToDisk(Stream stream) => ((FileStream)stream).Flush(flushToDisk: true);
+    public void FlushToDisk(Stream stream) => (stream is EarlyWritebackStream early ? early.Inner : (FileStream)stream).Flush(flushToDisk: true);
 
     public bool Exists(string path) => File.Exists(path);
 
