@@ -11,6 +11,12 @@ internal static class Probe
 {
     internal static async Task<int> RunAsync(string[] args)
     {
+        if (args.FirstOrDefault() == "parse")
+        {
+            ParseStages();
+            return 0;
+        }
+
         var corpus = CorpusGenerator.Generate(Path.Combine(Path.GetTempPath(), "consentfilter-bench"), 1_000_000, 200_000, 42);
         var clock = Stopwatch.StartNew();
         var snapshot = ConsentSnapshot.LoadCsv(corpus.Consent, ["ai_training"]);
@@ -28,5 +34,44 @@ internal static class Probe
         }
 
         return 0;
+    }
+
+    /// <summary>One thread, 200,000 corpus lines in memory: what each stage of the per-line parse costs.</summary>
+    private static void ParseStages()
+    {
+        var corpus = CorpusGenerator.Generate(Path.Combine(Path.GetTempPath(), "consentfilter-bench"), 1_000_000, 200_000, 42);
+        var lines = File.ReadLines(corpus.Records).Take(200_000).Select(System.Text.Encoding.UTF8.GetBytes).ToArray();
+        var fields = new Records.LineFields(new Records.FieldPaths("user_id", "region", "id", ["recipients"]));
+        void Time(string name, Func<byte[], int> stage)
+        {
+            var sink = 0;
+            for (var round = 0; round < 2; round++)
+            {
+                var clock = Stopwatch.StartNew();
+                foreach (var line in lines)
+                {
+                    sink += stage(line);
+                }
+
+                if (round == 1)
+                {
+                    Console.WriteLine($"{name,-40} {clock.Elapsed.TotalMilliseconds * 1e6 / lines.Length,8:F0} ns/line ({sink})");
+                }
+            }
+        }
+
+        Time("Utf8.IsValid", l => System.Text.Unicode.Utf8.IsValid(l) ? 1 : 0);
+        Time("Utf8JsonReader, every token", l =>
+        {
+            var reader = new System.Text.Json.Utf8JsonReader(l);
+            var n = 0;
+            while (reader.Read())
+            {
+                n++;
+            }
+
+            return n;
+        });
+        Time("JsonLineParser.Parse (validation + fields)", l => (int)Records.JsonLineParser.Parse(l, fields));
     }
 }
