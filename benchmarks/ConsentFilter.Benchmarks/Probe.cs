@@ -61,6 +61,7 @@ internal static class Probe
         }
 
         Time("Utf8.IsValid", l => System.Text.Unicode.Utf8.IsValid(l) ? 1 : 0);
+        Time("Utf8Validator.IsValid (table lookups)", l => Internal.Utf8Validator.IsValid(l) ? 1 : 0);
         Time("Utf8JsonReader, every token", l =>
         {
             var reader = new System.Text.Json.Utf8JsonReader(l);

@@ -31,7 +31,7 @@ internal static class JsonLineParser
     internal static MalformedKind Parse(ReadOnlySpan<byte> line, LineFields fields)
     {
         fields.Reset();
-        if (!Utf8.IsValid(line))
+        if (!Internal.Utf8Validator.IsValid(line))
         {
             return MalformedKind.InvalidUtf8;
         }
@@ -298,6 +298,7 @@ internal static class JsonLineParser
         return pushed;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static int SkipWhitespace(ReadOnlySpan<byte> line, int i)
     {
         while (i < line.Length && line[i] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
@@ -436,7 +437,9 @@ internal static class JsonLineParser
 
         foreach (var child in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(paths[container].Children))
         {
-            if (escaped ? EscapedNameEquals(rawName, child.Name) : rawName.SequenceEqual(child.Name))
+            var name = child.Name;
+            if (escaped ? EscapedNameEquals(rawName, name)
+                : rawName.Length == name.Length && (name.Length == 0 || (rawName[0] == name[0] && rawName.SequenceEqual(name))))
             {
                 return child.Id;
             }
@@ -570,8 +573,10 @@ internal static class JsonLineParser
         private int _count;
 
         /// <summary>The innermost container's marker, or untracked outside every container.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public readonly int Peek() => _count == 0 ? Untracked : Top() >> 1;
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         public readonly bool PeekIsArray() => _count > 0 && (Top() & 1) != 0;
 
         public void Push(int marker, bool isArray)
@@ -609,6 +614,7 @@ internal static class JsonLineParser
             }
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         private readonly int Top() => _count <= InlineStack.Size ? _inline[_count - 1] : _overflow![_count - 1];
 
         [System.Runtime.CompilerServices.InlineArray(Size)]

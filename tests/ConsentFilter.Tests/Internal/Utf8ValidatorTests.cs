@@ -1,0 +1,66 @@
+using System.Text;
+using System.Text.Unicode;
+using ConsentFilter.Internal;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace ConsentFilter.Tests.Internal;
+
+/// <summary>The vectorised validator answers exactly as <see cref="Utf8.IsValid(ReadOnlySpan{byte})"/>.</summary>
+public sealed class Utf8ValidatorTests
+{
+    private static readonly byte[] s_interesting =
+        [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xF7, 0xF8, 0xFF];
+
+    /// <summary>Every sequence of up to three bytes from the boundary values, at every offset around two block edges.</summary>
+    [Fact]
+    public void BoundarySequences_AtEveryOffset_AgreeWithTheFramework()
+    {
+        var buffer = new byte[40];
+        foreach (var a in s_interesting)
+        {
+            foreach (var b in s_interesting)
+            {
+                foreach (var c in s_interesting)
+                {
+                    for (var offset = 11; offset <= 17; offset++)
+                    {
+                        Array.Fill(buffer, (byte)'a');
+                        buffer[offset] = a;
+                        buffer[offset + 1] = b;
+                        buffer[offset + 2] = c;
+                        foreach (var length in new[] { offset + 1, offset + 2, offset + 3, 32, 40 })
+                        {
+                            var span = buffer.AsSpan(0, length);
+                            Assert.True(Utf8.IsValid(span) == Utf8Validator.IsValid(span), Convert.ToHexString(span));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    [Property(MaxTest = 3000)]
+    public Property RandomBytes_AgreeWithTheFramework() => Prop.ForAll(
+        Gen.ArrayOf(Gen.OneOf(Gen.Elements(s_interesting), Gen.Choose(0, 255).Select(b => (byte)b), Gen.Constant((byte)'x')))
+            .Select(a => a.Take(80).ToArray()).ToArbitrary(),
+        bytes => (Utf8.IsValid(bytes) == Utf8Validator.IsValid(bytes)).Label(Convert.ToHexString(bytes)));
+
+    [Property(MaxTest = 2000)]
+    public Property ValidText_WithOneChange_AgreesWithTheFramework() => Prop.ForAll(
+        (from codePoints in Gen.ArrayOf(Gen.OneOf(Gen.Choose(0x20, 0x7E), Gen.Choose(0x80, 0x7FF), Gen.Choose(0x800, 0xD7FF), Gen.Choose(0xE000, 0xFFFF), Gen.Choose(0x10000, 0x10FFFF)))
+         from change in Gen.Choose(-1, 200)
+         from value in Gen.Elements(s_interesting)
+         select (codePoints, change, value)).ToArbitrary(),
+        input =>
+        {
+            var bytes = Encoding.UTF8.GetBytes(string.Concat(input.codePoints.Select(char.ConvertFromUtf32)));
+            if (input.change >= 0 && input.change < bytes.Length)
+            {
+                bytes[input.change] = input.value;
+            }
+
+            return (Utf8.IsValid(bytes) == Utf8Validator.IsValid(bytes)).Label(Convert.ToHexString(bytes));
+        });
+}
