@@ -11,6 +11,22 @@ internal static class Probe
 {
     internal static async Task<int> RunAsync(string[] args)
     {
+        if (args.FirstOrDefault() == "load")
+        {
+            var consent = CorpusGenerator.Generate(Path.Combine(Path.GetTempPath(), "consentfilter-bench"), 1_000_000, 200_000, 42).Consent;
+            for (var round = 0; round < 3; round++)
+            {
+                var watch = Stopwatch.StartNew();
+                var loaded = ConsentSnapshot.LoadCsv(consent, ["ai_training"]);
+                var load = watch.Elapsed.TotalMilliseconds;
+                watch.Restart();
+                using var compiled = CompiledSnapshotBuilder.CompileInMemory(loaded);
+                Console.WriteLine($"consent CSV load {load:F0} ms, compile in memory {watch.Elapsed.TotalMilliseconds:F0} ms ({loaded.Users.Count:N0} users)");
+            }
+
+            return 0;
+        }
+
         if (args.FirstOrDefault() == "parse")
         {
             ParseStages();
