@@ -54,6 +54,13 @@ public sealed class RecordFilter : IDisposable
         _ownedSnapshot = null;
     }
 
+    /// <summary>
+    /// Above this many users a loaded CSV or Parquet snapshot is searched as loaded: compiling needs ~100 bytes a user of
+    /// transient memory on top of the loaded form, and at that size a compiled file (<c>snapshot build</c>) is the
+    /// better choice anyway.
+    /// </summary>
+    internal const int MaxUsersCompiledInMemory = 20_000_000;
+
     /// <summary>Opens the consent snapshot (CSV or compiled) and jurisdiction table (built-in when <paramref name="jurisdictionsPath"/> is null).</summary>
     /// <exception cref="DataFileException">A file is unreadable or invalid, or the snapshot is older than allowed.</exception>
     public static RecordFilter Load(string consentPath, string? jurisdictionsPath, ConsentFilterOptions options, TimeProvider? time = null)
@@ -61,10 +68,10 @@ public sealed class RecordFilter : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ConsentFilterOptionsValidator.ThrowIfInvalid(options);
         var snapshot = SnapshotFiles.Open(consentPath, [options.Purpose]);
-        if (snapshot is ConsentSnapshot loaded)
+        if (snapshot is ConsentSnapshot { Users.Count: <= MaxUsersCompiledInMemory } loaded)
         {
-            // A CSV or Parquet snapshot is searched in the compiled layout (16 bytes a user, prefetched lookups: measured
-            // 1.13 s → see docs/performance.md); its decisions are the same (CompiledSnapshotTests) and its Info is the source's.
+            // A CSV or Parquet snapshot is searched in the compiled layout (16 bytes a user, prefetched lookups; see
+            // docs/performance.md); its decisions are the same (CompiledSnapshotTests) and its Info is the source's.
             snapshot = CompiledSnapshotBuilder.CompileInMemory(loaded);
         }
 
