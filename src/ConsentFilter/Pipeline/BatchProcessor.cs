@@ -16,32 +16,44 @@ internal sealed class BatchProcessor
 
     private static readonly JsonWriterOptions s_jsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    private readonly LineFields _fields;
+    private readonly LineFields[] _ring;
+    private readonly MalformedKind[] _parsed = new MalformedKind[Ahead + 1];
+    private readonly Consent.LookupHint[][] _hints = new Consent.LookupHint[Ahead + 1][];
+    private LineFields _fields;
     private readonly RecordDecider _decider;
     private readonly AuditSettings _audit;
     private readonly IReadOnlyList<string> _inputNames;
     private readonly byte[] _hash = new byte[32];
     private readonly Provenance.UserSummaryHasher? _summary;
     private readonly Consent.ILookupPrefetch? _prefetch;
-    private readonly byte[] _userKey;
-    private readonly Consent.LookupHint[] _hints = new Consent.LookupHint[HintRing];
     private Utf8JsonWriter? _json;
 
-    /// <summary>How many lines ahead of the decision a lookup's prefetch begins (stage two runs one line ahead).</summary>
-    private const int HintDistance = 2;
+    /// <summary>
+    /// Lines parsed ahead of the one being decided: a line's lookups are begun when it is parsed (two lines ahead) and
+    /// continued one line ahead, so their cache misses overlap with other lines' work.
+    /// </summary>
+    private const int Ahead = 2;
 
-    private const int HintRing = 4;
+    /// <summary>Subjects of a line whose lookups are prefetched (the author and the first co-subjects).</summary>
+    private const int HintedSubjects = 4;
+
+    /// <summary>Parse state of a blank line (not a <see cref="MalformedKind"/> a parser returns).</summary>
+    private const MalformedKind Blank = (MalformedKind)byte.MaxValue;
 
     internal BatchProcessor(ConsentPolicy policy, FieldPaths paths, AuditSettings audit, IReadOnlyList<string> inputNames)
     {
-        _fields = new LineFields(paths);
+        _ring = [.. Enumerable.Range(0, Ahead + 1).Select(_ => new LineFields(paths))];
+        _fields = _ring[0];
+        for (var slot = 0; slot < _hints.Length; slot++)
+        {
+            _hints[slot] = new Consent.LookupHint[HintedSubjects];
+        }
+
         _decider = new RecordDecider(policy);
         _audit = audit;
         _inputNames = inputNames;
         _summary = audit.UserSummary?.Clone();
         _prefetch = policy.Snapshot as Consent.ILookupPrefetch;
-        var userLeaf = paths[paths.PathNodes[FieldPaths.UserField][^1]].Name;
-        _userKey = [(byte)'"', .. userLeaf, (byte)'"'];
     }
 
     internal void Process(LineBatch batch)
@@ -63,73 +75,71 @@ internal sealed class BatchProcessor
         }
 
         var counts = batch.Counts;
+        for (var i = 0; i < Ahead && i < batch.Count; i++)
+        {
+            ParseAhead(batch, i);
+        }
+
         for (var i = 0; i < batch.Count; i++)
         {
-            if (_prefetch is not null)
+            if (i + Ahead < batch.Count)
             {
-                PrefetchAhead(batch, i);
+                ParseAhead(batch, i + Ahead);
             }
 
+            if (_prefetch is not null && i + 1 < batch.Count)
+            {
+                foreach (var hint in _hints[(i + 1) % (Ahead + 1)])
+                {
+                    _prefetch.Continue(hint);
+                }
+            }
+
+            var slot = i % (Ahead + 1);
+            _fields = _ring[slot];
             ref readonly var entry = ref batch.Lines[i];
-            batch.Outcomes[i] = Decide(batch, entry, counts);
+            batch.Outcomes[i] = Decide(batch, entry, _parsed[slot], counts);
         }
 
         CompactKept(batch);
     }
 
     /// <summary>
-    /// Begins the author lookup of line <c>i + 2</c> and continues that of line <c>i + 1</c>, so their cache misses
-    /// overlap with parsing instead of stalling the decision (measured in docs/performance.md).
+    /// Parses line <paramref name="index"/> into its ring slot and begins the lookups of its author and first co-subjects
+    /// (measured in docs/performance.md). Parsing is the same whenever it happens; the prefetch is only a hint.
     /// </summary>
-    /// <remarks>
-    /// The author id is found by a quick search for <c>"leaf":"…"</c>, not by the strict parser: a wrong or missing
-    /// hint only wastes a prefetch, the decision still parses and looks up the line as always.
-    /// </remarks>
-    private void PrefetchAhead(LineBatch batch, int i)
+    private void ParseAhead(LineBatch batch, int index)
     {
-        if (i == 0)
-        {
-            for (var ahead = 0; ahead < HintDistance && ahead < batch.Count; ahead++)
-            {
-                _hints[ahead % HintRing] = BeginHint(batch, ahead);
-            }
-        }
-
-        if (i + HintDistance < batch.Count)
-        {
-            _hints[(i + HintDistance) % HintRing] = BeginHint(batch, i + HintDistance);
-        }
-
-        if (i + 1 < batch.Count)
-        {
-            _prefetch!.Continue(_hints[(i + 1) % HintRing]);
-        }
-    }
-
-    private Consent.LookupHint BeginHint(LineBatch batch, int index)
-    {
+        var slot = index % (Ahead + 1);
+        var fields = _ring[slot];
+        var hints = _hints[slot];
+        hints.AsSpan().Clear();
         var entry = batch.Lines[index];
         if ((entry.Flags & LineFlags.TooLong) != 0)
         {
-            return default;
+            _parsed[slot] = MalformedKind.LineTooLong;
+            return;
         }
 
         var line = batch.Content(entry);
-        var key = line.IndexOf(_userKey);
-        if (key < 0)
+        if (line.IndexOfAnyExcept(" \t\r\n"u8) < 0)
         {
-            return default;
+            _parsed[slot] = Blank;
+            return;
         }
 
-        var rest = line[(key + _userKey.Length)..].TrimStart(" \t:"u8);
-        if (rest.IsEmpty || rest[0] != (byte)'"')
+        var kind = JsonLineParser.Parse(line, fields);
+        _parsed[slot] = kind;
+        if (kind != MalformedKind.None || _prefetch is null)
         {
-            return default;
+            return;
         }
 
-        rest = rest[1..];
-        var end = rest.IndexOfAny((byte)'"', (byte)'\\');
-        return end > 0 && rest[end] == (byte)'"' ? _prefetch!.Begin(rest[..end]) : default;
+        hints[0] = _prefetch.Begin(_decider.IdBytes(line, fields.UserId));
+        for (var s = 0; s < fields.Subjects.Count && s + 1 < HintedSubjects; s++)
+        {
+            hints[s + 1] = _prefetch.Begin(_decider.IdBytes(line, fields.Subjects[s]));
+        }
     }
 
     /// <summary>
@@ -163,25 +173,21 @@ internal sealed class BatchProcessor
         batch.KeptLength = written;
     }
 
-    private LineOutcome Decide(LineBatch batch, in LineEntry entry, RunCounts counts)
+    /// <summary>Decides one line from its parse state (<see cref="ParseAhead"/>) and the fields in <see cref="_fields"/>.</summary>
+    private LineOutcome Decide(LineBatch batch, in LineEntry entry, MalformedKind parsed, RunCounts counts)
     {
-        if ((entry.Flags & LineFlags.TooLong) != 0)
-        {
-            return Quarantine(batch, entry, MalformedKind.LineTooLong, counts);
-        }
-
-        var line = batch.Content(entry);
-        if (line.IndexOfAnyExcept(" \t\r\n"u8) < 0)
+        if (parsed == Blank)
         {
             counts.AddBlank();
             return new LineOutcome(LineOutcomeKind.Blank, DropReason.None, MalformedKind.None);
         }
 
-        var malformed = JsonLineParser.Parse(line, _fields);
-        if (malformed != MalformedKind.None)
+        if (parsed != MalformedKind.None)
         {
-            return Quarantine(batch, entry, malformed, counts);
+            return Quarantine(batch, entry, parsed, counts);
         }
+
+        var line = batch.Content(entry);
 
         var verdict = _decider.Decide(line, _fields);
         if (verdict.IsKept)
