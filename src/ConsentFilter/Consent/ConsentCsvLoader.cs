@@ -13,7 +13,8 @@ internal static class ConsentCsvLoader
         try
         {
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-            return Load(file, path, purposes, asOf);
+            // Consent rows are rarely shorter than ~40 bytes: sizing the user table for that saves its rehashing as it grows.
+            return Load(file, path, purposes, asOf, file.CanSeek ? (int)Math.Min(file.Length / 40, 1 << 24) : 0);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -21,7 +22,7 @@ internal static class ConsentCsvLoader
         }
     }
 
-    internal static ConsentSnapshot Load(Stream csv, string displayName, IReadOnlyList<string> purposes, DateTimeOffset? asOf)
+    internal static ConsentSnapshot Load(Stream csv, string displayName, IReadOnlyList<string> purposes, DateTimeOffset? asOf, int expectedUsers = 0)
     {
         if (purposes.Count is 0 or > PurposeStates.MaxPurposes)
         {
@@ -30,7 +31,7 @@ internal static class ConsentCsvLoader
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var hashing = new HashingReadStream(csv, hash, leaveOpen: true);
-        return FromRows(CsvRows.Read(hashing, displayName), displayName, purposes, asOf, () => Convert.ToHexStringLower(hash.GetHashAndReset()));
+        return FromRows(CsvRows.Read(hashing, displayName), displayName, purposes, asOf, () => Convert.ToHexStringLower(hash.GetHashAndReset()), expectedUsers);
     }
 
     /// <summary>
@@ -42,15 +43,16 @@ internal static class ConsentCsvLoader
     /// <param name="purposes">The purposes to hold.</param>
     /// <param name="asOf">An explicit as-of time, or null for the newest <c>updated_at</c>.</param>
     /// <param name="sha256">The source's SHA-256, asked for after every row was read.</param>
+    /// <param name="expectedUsers">A guess at the number of users, to size the user table (0: grow as needed).</param>
     internal static ConsentSnapshot FromRows(
-        IEnumerable<CsvRows.Row> rows, string displayName, IReadOnlyList<string> purposes, DateTimeOffset? asOf, Func<string> sha256)
+        IEnumerable<CsvRows.Row> rows, string displayName, IReadOnlyList<string> purposes, DateTimeOffset? asOf, Func<string> sha256, int expectedUsers = 0)
     {
         if (purposes.Count is 0 or > PurposeStates.MaxPurposes)
         {
             throw new ArgumentException($"between 1 and {PurposeStates.MaxPurposes} purposes are required", nameof(purposes));
         }
 
-        var accumulators = new Dictionary<byte[], UserAccumulator>(ByteArrayComparer.Instance);
+        var accumulators = new Dictionary<byte[], UserAccumulator>(expectedUsers, ByteArrayComparer.Instance);
         Columns? columns = null;
         long rowCount = 0;
         DateTimeOffset? newest = null;
