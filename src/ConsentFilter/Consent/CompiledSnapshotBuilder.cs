@@ -41,10 +41,26 @@ public static class CompiledSnapshotBuilder
     /// Compiles <paramref name="snapshot"/> into anonymous memory, for lookups only: the same 16-byte entries and search
     /// as a compiled file (compact, prefetchable), while <see cref="CompiledSnapshot.Info"/> still describes the source.
     /// </summary>
-    internal static CompiledSnapshot CompileInMemory(ConsentSnapshot snapshot)
+    /// <returns>The compiled form, or null when the snapshot does not fit the format (more home-region sets or purposes
+    /// than it holds): the caller then searches the loaded form, which has no such limits.</returns>
+    internal static CompiledSnapshot? CompileInMemory(ConsentSnapshot snapshot)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        var image = Prepare(snapshot, null);
+        if (snapshot.Purposes.Count > CompiledSnapshotFormat.MaxPurposes)
+        {
+            return null;
+        }
+
+        Image image;
+        try
+        {
+            image = Prepare(snapshot, null);
+        }
+        catch (RegionSetOverflowException)
+        {
+            return null;
+        }
+
         var memory = MemoryMappedFile.CreateNew(null, image.Length, MemoryMappedFileAccess.ReadWrite);
         try
         {
@@ -112,7 +128,7 @@ public static class CompiledSnapshotBuilder
                 set = regionSets.Count;
                 if (set >= CompiledSnapshotFormat.MaxRegionSets)
                 {
-                    throw new InvalidOperationException($"more than {CompiledSnapshotFormat.MaxRegionSets} distinct home-region sets; cannot compile");
+                    throw new RegionSetOverflowException($"more than {CompiledSnapshotFormat.MaxRegionSets} distinct home-region sets; cannot compile");
                 }
 
                 regionSets.Add(consent.HomeRegions);
@@ -247,6 +263,9 @@ public static class CompiledSnapshotBuilder
         a.Gpc || b.Gpc,
         a.Minor || b.Minor,
         [.. a.HomeRegions.Union(b.HomeRegions, StringComparer.Ordinal)]);
+
+    /// <summary>The snapshot has more distinct home-region sets than the format's 16-bit set index holds.</summary>
+    private sealed class RegionSetOverflowException(string message) : InvalidOperationException(message);
 
     /// <summary>One user's hashed id and consent; ordered by the 96-bit key (the file's search order).</summary>
     private readonly record struct Entry(ulong High, uint Low, UserConsent Consent) : IComparable<Entry>

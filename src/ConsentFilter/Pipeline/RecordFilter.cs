@@ -68,11 +68,13 @@ public sealed class RecordFilter : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ConsentFilterOptionsValidator.ThrowIfInvalid(options);
         var snapshot = SnapshotFiles.Open(consentPath, [options.Purpose]);
-        if (snapshot is ConsentSnapshot { Users.Count: <= MaxUsersCompiledInMemory } loaded)
+        if (snapshot is ConsentSnapshot { Users.Count: <= MaxUsersCompiledInMemory } loaded
+            && CompiledSnapshotBuilder.CompileInMemory(loaded) is { } compiled)
         {
             // A CSV or Parquet snapshot is searched in the compiled layout (16 bytes a user, prefetched lookups; see
             // docs/performance.md); its decisions are the same (CompiledSnapshotTests) and its Info is the source's.
-            snapshot = CompiledSnapshotBuilder.CompileInMemory(loaded);
+            // A snapshot the format cannot hold (too many distinct home-region sets) is searched as loaded.
+            snapshot = compiled;
         }
 
         try

@@ -131,6 +131,25 @@ public sealed class CompiledSnapshotTests : IDisposable
     }
 
     [Fact]
+    public void RecordFilterLoad_CsvBeyondTheFormatsRegionSets_IsSearchedAsLoaded()
+    {
+        // 70,000 distinct home regions: more sets than a compiled snapshot holds (2^16). The run must still work.
+        var csv = Path.Combine(_temp, "regions.csv");
+        var text = new StringBuilder("user_id,region,ai_training\n");
+        for (var i = 0; i < 70_000; i++)
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"u{i},R{i},granted\n");
+        }
+
+        File.WriteAllText(csv, text.ToString());
+        using var filter = ConsentFilter.Pipeline.RecordFilter.Load(csv, null, new ConsentFilter.Pipeline.ConsentFilterOptions());
+
+        Assert.IsType<ConsentSnapshot>(filter.Policy.Snapshot);
+        Assert.True(filter.Policy.Snapshot.TryGetUser("u69999"u8, out var consent));
+        Assert.Equal(["R69999"], consent.HomeRegions);
+    }
+
+    [Fact]
     public void Open_CsvFile_IsNotCompiled()
     {
         var csv = Path.Combine(_temp, "c.csv");
