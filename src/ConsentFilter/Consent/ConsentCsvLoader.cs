@@ -13,8 +13,7 @@ internal static class ConsentCsvLoader
         try
         {
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-            // Consent rows are rarely shorter than ~40 bytes: sizing the user table for that saves its rehashing as it grows.
-            return Load(file, path, purposes, asOf, file.CanSeek ? (int)Math.Min(file.Length / 40, 1 << 24) : 0);
+            return Load(file, path, purposes, asOf);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -22,7 +21,7 @@ internal static class ConsentCsvLoader
         }
     }
 
-    internal static ConsentSnapshot Load(Stream csv, string displayName, IReadOnlyList<string> purposes, DateTimeOffset? asOf, int expectedUsers = 0)
+    internal static ConsentSnapshot Load(Stream csv, string displayName, IReadOnlyList<string> purposes, DateTimeOffset? asOf)
     {
         if (purposes.Count is 0 or > PurposeStates.MaxPurposes)
         {
@@ -31,7 +30,7 @@ internal static class ConsentCsvLoader
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var hashing = new HashingReadStream(csv, hash, leaveOpen: true);
-        return FromRows(CsvRows.Read(hashing, displayName), displayName, purposes, asOf, () => Convert.ToHexStringLower(hash.GetHashAndReset()), expectedUsers);
+        return FromRows(CsvRows.Read(hashing, displayName), displayName, purposes, asOf, () => Convert.ToHexStringLower(hash.GetHashAndReset()));
     }
 
     /// <summary>
@@ -43,16 +42,15 @@ internal static class ConsentCsvLoader
     /// <param name="purposes">The purposes to hold.</param>
     /// <param name="asOf">An explicit as-of time, or null for the newest <c>updated_at</c>.</param>
     /// <param name="sha256">The source's SHA-256, asked for after every row was read.</param>
-    /// <param name="expectedUsers">A guess at the number of users, to size the user table (0: grow as needed).</param>
     internal static ConsentSnapshot FromRows(
-        IEnumerable<CsvRows.Row> rows, string displayName, IReadOnlyList<string> purposes, DateTimeOffset? asOf, Func<string> sha256, int expectedUsers = 0)
+        IEnumerable<CsvRows.Row> rows, string displayName, IReadOnlyList<string> purposes, DateTimeOffset? asOf, Func<string> sha256)
     {
         if (purposes.Count is 0 or > PurposeStates.MaxPurposes)
         {
             throw new ArgumentException($"between 1 and {PurposeStates.MaxPurposes} purposes are required", nameof(purposes));
         }
 
-        var accumulators = new Dictionary<byte[], UserAccumulator>(expectedUsers, ByteArrayComparer.Instance);
+        var accumulators = new Dictionary<byte[], UserAccumulator>(ByteArrayComparer.Instance);
         Columns? columns = null;
         long rowCount = 0;
         DateTimeOffset? newest = null;
