@@ -19,11 +19,8 @@ public sealed class KvConsentSnapshot : IConsentSnapshot, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<byte[], UserConsent> _users = new(ByteArrayComparer.Instance);
     private readonly ConcurrentDictionary<byte[], UserConsent>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
-    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _stop = new();
     private readonly string _bucket;
-    private Task _watch = Task.CompletedTask;
-    private volatile Exception? _fault;
+    private readonly KvFollower _follower;
     private long _updates;
     private long _unreadable;
     private ulong _revision;
@@ -31,6 +28,7 @@ public sealed class KvConsentSnapshot : IConsentSnapshot, IAsyncDisposable
     private KvConsentSnapshot(string bucket, IReadOnlyList<string> purposes)
     {
         _bucket = bucket;
+        _follower = new KvFollower(bucket);
         Purposes = purposes;
         _lookup = _users.GetAlternateLookup<ReadOnlySpan<byte>>();
     }
@@ -42,7 +40,7 @@ public sealed class KvConsentSnapshot : IConsentSnapshot, IAsyncDisposable
     public IReadOnlyList<string> Purposes { get; }
 
     /// <summary>Whether the bucket's state at the start of the watch has been loaded.</summary>
-    public bool IsLoaded => _loaded.Task.IsCompletedSuccessfully && _fault is null;
+    public bool IsLoaded => _follower.IsLoaded;
 
     /// <summary>Users held now.</summary>
     public int Users => _users.Count;
@@ -68,95 +66,38 @@ public sealed class KvConsentSnapshot : IConsentSnapshot, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(purposes);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(purposes.Count, PurposeStates.MaxPurposes);
         var snapshot = new KvConsentSnapshot(bucket, [.. purposes]);
-        snapshot._watch = Task.Run(() => snapshot.WatchAsync(connection, waitForBucket, snapshot._stop.Token));
+        snapshot._follower.Start(cancellationToken => snapshot.OpenStoreAsync(connection, waitForBucket, cancellationToken), null, snapshot.Apply);
         return snapshot;
     }
 
     /// <summary>Completes once the bucket's current state is loaded; throws if the watch failed first.</summary>
-    public Task WaitLoadedAsync(CancellationToken cancellationToken = default) => _loaded.Task.WaitAsync(cancellationToken);
+    public Task WaitLoadedAsync(CancellationToken cancellationToken = default) => _follower.WaitLoadedAsync(cancellationToken);
 
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">The bucket is not loaded yet, or the watch failed.</exception>
     public bool TryGetUser(ReadOnlySpan<byte> userId, out UserConsent consent)
     {
-        if (_fault is { } fault)
-        {
-            throw new InvalidOperationException($"the consent bucket '{_bucket}' watch failed: {fault.Message}", fault);
-        }
-
-        if (!_loaded.Task.IsCompletedSuccessfully)
-        {
-            throw new InvalidOperationException($"the consent bucket '{_bucket}' is not loaded yet; nothing may be decided");
-        }
-
+        _follower.ThrowIfNotReady($"the consent bucket '{_bucket}' is not loaded yet; nothing may be decided");
         return _lookup.TryGetValue(userId, out consent);
     }
 
     /// <summary>Stops the watch.</summary>
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => _follower.DisposeAsync();
+
+    /// <summary>Opens the bucket, waiting for it to be created when asked to.</summary>
+    private async Task<INatsKVStore> OpenStoreAsync(INatsConnection connection, bool waitForBucket, CancellationToken cancellationToken)
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
+        var kv = connection.CreateKeyValueStoreContext();
+        while (true)
         {
-            await _watch.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
-    }
-
-    private async Task WatchAsync(INatsConnection connection, bool waitForBucket, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var kv = connection.CreateKeyValueStoreContext();
-            INatsKVStore store;
-            while (true)
+            try
             {
-                try
-                {
-                    store = await kv.GetStoreAsync(_bucket, cancellationToken).ConfigureAwait(false);
-                    break;
-                }
-                catch (NatsJSApiException e) when (waitForBucket && e.Error.Code == 404)
-                {
-                    await Task.Delay(200, cancellationToken).ConfigureAwait(false);
-                }
+                return await kv.GetStoreAsync(_bucket, cancellationToken).ConfigureAwait(false);
             }
-
-            var opts = new NatsKVWatchOpts
+            catch (NatsJSApiException e) when (waitForBucket && e.Error.Code == 404)
             {
-                // An empty bucket delivers nothing: its (empty) state is loaded as soon as the watch starts.
-                OnNoData = _ =>
-                {
-                    _loaded.TrySetResult();
-                    return ValueTask.FromResult(false);
-                },
-            };
-            await foreach (var entry in store.WatchAsync<byte[]>(opts: opts, cancellationToken: cancellationToken).ConfigureAwait(false))
-            {
-                Apply(entry);
-
-                // Delta is how many entries were pending after this one when it was delivered: 0 = caught up.
-                if (entry.Delta == 0)
-                {
-                    _loaded.TrySetResult();
-                }
+                await Task.Delay(200, cancellationToken).ConfigureAwait(false);
             }
-
-            throw new InvalidOperationException("the watch ended");
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            _loaded.TrySetCanceled(cancellationToken);
-        }
-        catch (Exception e)
-        {
-            // Fail closed: no lookup succeeds once the snapshot may have stopped following the bucket.
-            _fault = e;
-            _loaded.TrySetException(e);
         }
     }
 

@@ -27,12 +27,9 @@ public sealed class KvOverlaySnapshot : IConsentSnapshot, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<byte[], OverlayEntry> _overlay = new(ByteArrayComparer.Instance);
     private readonly ConcurrentDictionary<byte[], OverlayEntry>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
-    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly CancellationTokenSource _stop = new();
     private readonly CompiledSnapshot _base;
     private readonly string _bucket;
-    private Task _watch = Task.CompletedTask;
-    private volatile Exception? _fault;
+    private readonly KvFollower _follower;
     private long _updates;
     private long _unreadable;
     private ulong _revision;
@@ -41,6 +38,7 @@ public sealed class KvOverlaySnapshot : IConsentSnapshot, IAsyncDisposable
     {
         _base = baseSnapshot;
         _bucket = bucket;
+        _follower = new KvFollower(bucket);
         StartSequence = startSequence;
         _lookup = _overlay.GetAlternateLookup<ReadOnlySpan<byte>>();
         var info = baseSnapshot.Info;
@@ -62,7 +60,7 @@ public sealed class KvOverlaySnapshot : IConsentSnapshot, IAsyncDisposable
     public ulong StartSequence { get; }
 
     /// <summary>Whether the overlay has caught up with the bucket as of the start of the watch.</summary>
-    public bool IsLoaded => _loaded.Task.IsCompletedSuccessfully && _fault is null;
+    public bool IsLoaded => _follower.IsLoaded;
 
     /// <summary>Users changed since the base (puts and removals).</summary>
     public int OverlayUsers => _overlay.Count;
@@ -102,26 +100,18 @@ public sealed class KvOverlaySnapshot : IConsentSnapshot, IAsyncDisposable
         var start = plan.Sequence ?? await FirstSequenceSinceAsync(connection, stream, plan.Time, cancellationToken).ConfigureAwait(false);
 
         var snapshot = new KvOverlaySnapshot(baseSnapshot, bucket, start);
-        snapshot._watch = Task.Run(() => snapshot.WatchAsync(store, snapshot._stop.Token), CancellationToken.None);
+        snapshot._follower.Start(_ => Task.FromResult(store), start, snapshot.Apply);
         return snapshot;
     }
 
     /// <summary>Completes once the overlay has caught up; throws if the watch failed first.</summary>
-    public Task WaitLoadedAsync(CancellationToken cancellationToken = default) => _loaded.Task.WaitAsync(cancellationToken);
+    public Task WaitLoadedAsync(CancellationToken cancellationToken = default) => _follower.WaitLoadedAsync(cancellationToken);
 
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">The overlay has not caught up yet, or the watch failed.</exception>
     public bool TryGetUser(ReadOnlySpan<byte> userId, out UserConsent consent)
     {
-        if (_fault is { } fault)
-        {
-            throw new InvalidOperationException($"the consent bucket '{_bucket}' watch failed: {fault.Message}", fault);
-        }
-
-        if (!_loaded.Task.IsCompletedSuccessfully)
-        {
-            throw new InvalidOperationException($"the consent bucket '{_bucket}' changes since the base are not loaded yet; nothing may be decided");
-        }
+        _follower.ThrowIfNotReady($"the consent bucket '{_bucket}' changes since the base are not loaded yet; nothing may be decided");
 
         if (_lookup.TryGetValue(userId, out var entry))
         {
@@ -133,19 +123,7 @@ public sealed class KvOverlaySnapshot : IConsentSnapshot, IAsyncDisposable
     }
 
     /// <summary>Stops the watch (the base stays open: it is the caller's).</summary>
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _watch.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _follower.DisposeAsync();
 
     /// <summary>Where to start reading, or the refusal: every check that can be made before reading a single entry.</summary>
     internal static (ulong? Sequence, DateTimeOffset Time) Plan(CompiledSnapshot baseSnapshot, string bucket, IReadOnlyList<string> purposes, StreamInfo stream, KvOverlayOptions options, DateTimeOffset now)
@@ -288,46 +266,6 @@ public sealed class KvOverlaySnapshot : IConsentSnapshot, IAsyncDisposable
         Refused(baseSnapshot, $"bucket '{bucket}' holds no entry but its stream reached sequence {lastSequence}: it was purged, so deletes since the base are lost");
 
     private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
-
-    private async Task WatchAsync(INatsKVStore store, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var opts = new NatsKVWatchOpts
-            {
-                ResumeAtRevision = StartSequence,
-
-                // Nothing changed since the base: it is loaded as it is.
-                OnNoData = _ =>
-                {
-                    _loaded.TrySetResult();
-                    return ValueTask.FromResult(false);
-                },
-            };
-            await foreach (var entry in store.WatchAsync<byte[]>(opts: opts, cancellationToken: cancellationToken).ConfigureAwait(false))
-            {
-                Apply(entry);
-
-                // Delta is how many entries were pending after this one when it was delivered: 0 = caught up.
-                if (entry.Delta == 0)
-                {
-                    _loaded.TrySetResult();
-                }
-            }
-
-            throw new InvalidOperationException("the watch ended");
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            _loaded.TrySetCanceled(cancellationToken);
-        }
-        catch (Exception e)
-        {
-            // Fail closed: no lookup succeeds once the overlay may have stopped following the bucket.
-            _fault = e;
-            _loaded.TrySetException(e);
-        }
-    }
 
     private void Apply(NatsKVEntry<byte[]> entry)
     {
