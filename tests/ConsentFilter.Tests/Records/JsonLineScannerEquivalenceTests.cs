@@ -17,6 +17,7 @@ public sealed class JsonLineScannerEquivalenceTests
     [
         new("user_id", "region", "id", ["recipients"], maxSubjects: 4),
         new("author.id", "geo.region", "id", ["to", "cc.list"]),
+        new("a.b.c", "r", "id", ["s", "t.u"], maxSubjects: 100),
     ];
 
     private static readonly string[] s_keys = ["user_id", "region", "id", "recipients", "author", "geo", "to", "cc", "list", "text", "meta", "u\\u0073er_id", "re\\u0067ion", "\\ud800x", ""];
@@ -86,7 +87,10 @@ public sealed class JsonLineScannerEquivalenceTests
         }
     }
 
-    private static bool Agrees(byte[] line, FieldPaths paths)
+    private static bool Agrees(byte[] line, FieldPaths paths) => Disagreement(line, paths) is null;
+
+    /// <summary>What differs between the two parsers on <paramref name="line"/>, or null: the verdict, every field found, co-subjects, key counts.</summary>
+    private static string? Disagreement(byte[] line, FieldPaths paths)
     {
         var expected = new LineFields(paths);
         var actual = new LineFields(paths);
@@ -94,12 +98,183 @@ public sealed class JsonLineScannerEquivalenceTests
         var actualKind = JsonLineParser.Parse(line, actual);
         if (expectedKind != actualKind)
         {
-            return false;
+            return $"verdict: reader {expectedKind}, scanner {actualKind}";
         }
 
-        return expectedKind != MalformedKind.None
-            || (expected.UserId == actual.UserId && expected.Region == actual.Region && expected.RecordId == actual.RecordId
-                && expected.Subjects.SequenceEqual(actual.Subjects));
+        if (expectedKind != MalformedKind.None)
+        {
+            return null;
+        }
+
+        for (var field = 0; field < paths.FieldCount; field++)
+        {
+            if (expected.Values[field] != actual.Values[field])
+            {
+                return $"field {field}: reader {expected.Values[field]}, scanner {actual.Values[field]}";
+            }
+        }
+
+        return !expected.Subjects.SequenceEqual(actual.Subjects) ? "co-subjects differ"
+            : !expected.NodeCounts.SequenceEqual(actual.NodeCounts) ? "key counts differ"
+            : null;
+    }
+
+    /// <summary>Edge cases gathered in a review of the scanner (every one agreed).</summary>
+    public static TheoryData<string> Cases => new()
+    {
+        "\uFEFF{\"user_id\":\"u\"}",
+        "{\"user_id\":\"u\"}\uFEFF",
+        "{\"user_id\":\"u\"}\u0000",
+        "{\"user_id\":\"u\"} \u0000",
+        "{\"user_id\":\"u\"}\f",
+        "{\"user_id\":\"u\"}/",
+        "{\"user_id\":\"u\"}//c",
+        "{\"user_id\":\"u\"/*c*/}",
+        "{\"user_id\":1}",
+        "{\"user_id\":-0}",
+        "{\"user_id\":-}",
+        "{\"user_id\":1e}",
+        "{\"user_id\":1.}",
+        "{\"user_id\":.1}",
+        "{\"user_id\":+1}",
+        "{\"user_id\":0x1}",
+        "{\"user_id\":1 2}",
+        "{\"user_id\":\"\\u00\"}",
+        "{\"user_id\":\"\\u00G0\"}",
+        "{\"user_id\":\"\\",
+        "{\"user_id\":\"\\u",
+        "{\"user_id\":\"\\u0",
+        "{\"user_id\":\"\\u004",
+        "{\"user_id\":\"\\u0041",
+        "{\"user_id\":\"\\u0041\"",
+        "{\"user_id\":\"a",
+        "{\"user_id\":",
+        "{\"user_id\"",
+        "{\"user_id",
+        "{\"",
+        "{",
+        "{ ",
+        "[",
+        "\"",
+        "t",
+        "tr",
+        "nul",
+        "-",
+        "0",
+        "1.5",
+        "true",
+        "null",
+        "{}",
+        "{} ",
+        " {} \r\n\t",
+        "{\"user_id\":\"u\",\"user_id\":\"v\"}",
+        "{\"user_id\":\"u\",\"u\\u0073er_id\":\"v\"}",
+        "{\"user_id\":\"u\",\"\\u0075\\u0073\\u0065\\u0072\\u005f\\u0069\\u0064\":\"v\"}",
+        "{\"\\ud800\":1,\"user_id\":\"x\"}",
+        "{\"\\udc00\":1,\"user_id\":\"x\"}",
+        "{\"\\ud800\\u0041\":1,\"user_id\":\"x\"}",
+        "{\"user_id\\ud800\":1,\"user_id\":\"x\"}",
+        "{\"user_id\":\"x\",\"recipients\":[\"a\",[\"b\"]]}",
+        "{\"user_id\":\"x\",\"recipients\":[\"a\",{}]}",
+        "{\"user_id\":\"x\",\"recipients\":[]}",
+        "{\"user_id\":\"x\",\"recipients\":[ ]}",
+        "{\"user_id\":\"x\",\"recipients\":[,]}",
+        "{\"user_id\":\"x\",\"recipients\":[1,]}",
+        "{\"user_id\":\"x\",\"recipients\":[1 2]}",
+        "{\"user_id\":\"x\",\"recipients\":[1}",
+        "{\"user_id\":\"x\",\"recipients\":{]}",
+        "{\"user_id\":\"x\",\"recipients\":\"a\",\"recipients\":[\"b\"]}",
+        "{\"user_id\":\"x\" , \"region\" : \"de\" , \"id\" : 7 }",
+        "{\"user_id\":\"x\",\"id\":{\"a\":1}}",
+        "{\"user_id\":\"x\",\"id\":[1]}",
+        "{\"user_id\":\"x\",\"id\":true}",
+        "{\"author\":{\"id\":\"x\",\"id\":\"y\"}}",
+        "{\"author\":{\"id\":\"x\"},\"author\":{\"id\":\"y\"}}",
+        "{\"author\":{\"id\":\"x\"},\"author\":1}",
+        "{\"author\":1,\"author\":{\"id\":\"x\"}}",
+        "{\"author\":[{\"id\":\"x\"}]}",
+        "{\"cc\":{\"list\":[\"a\"]},\"author\":{\"id\":\"x\"}}",
+        "{\"a\":{\"b\":{\"c\":\"x\"}},\"s\":[\"a\"],\"t\":{\"u\":\"b\"}}",
+        "{\"a\":{\"b\":{\"c\":\"x\",\"c\":\"y\"}}}",
+        "{\"a\":{\"b\":{\"c\":\"x\"},\"b\":{}}}",
+        "{\"user_id\":\"\u007f\"}",
+        "{\"user_id\":\"\u2028\"}",
+        "{\"user_id\":\"a\tb\"}",
+        "{\"user_id\":\"a\u0000b\"}",
+        "{\"user_id\" :\"u\"}",
+        "{\"user_id\"\n:\n\"u\"\n}",
+        "{\"user_id\":\"u\"\u000b}",
+        "{\"user_id\":\"u\"\u00a0}",
+        "{\"user_id\":truex}",
+        "{\"user_id\":nulll}",
+        "{\"user_id\":falsey}",
+        "{\"user_id\":\"u\",\"x\":1e400}",
+        "{\"user_id\":\"u\",\"x\":-1e-400}",
+        "{\"user_id\":\"u\",\"x\":123456789012345678901234567890123456789012345678901234567890}",
+        "{\"user_id\":123456789012345678901234567890123456789012345678901234567890}",
+        "{\"user_id\":\"u\"}}",
+        "{\"user_id\":\"u\"}]",
+        "{\"user_id\":\"u\"},",
+        "{\"user_id\":\"u\"},{}",
+        "[{\"user_id\":\"u\"}]",
+        "{\"user_id\":\"u\",\"region\":\"US\"} {\"user_id\":\"v\"}",
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Scanner_AgreesWithTheReaderBasedParser_OnReviewedEdgeCases(string text)
+    {
+        foreach (var paths in s_paths)
+        {
+            var difference = Disagreement(Encoding.UTF8.GetBytes(text), paths);
+            Assert.True(difference is null, $"{difference} :: {text}");
+        }
+    }
+
+    /// <summary>Every substring of two rich lines: truncation at every point, from either end.</summary>
+    [Fact]
+    public void EveryTruncation_Agrees()
+    {
+        string[] texts =
+        [
+            "{\"user_id\":\"a\\u00e9\\ud83d\\ude00\\n\",\"region\":\"de\",\"id\":-1.5e+3,\"recipients\":[\"x\",2,\"\\\\\"],\"x\":[true,false,null,{\"a\":[]}]}",
+            "{\"author\":{\"id\":\"x\"},\"geo\":{\"region\":\"US-CA\"},\"to\":\"\\u0041\",\"cc\":{\"list\":[1,2]}}",
+        ];
+        foreach (var bytes in texts.Select(Encoding.UTF8.GetBytes))
+        {
+            for (var start = 0; start <= bytes.Length; start++)
+            {
+                for (var end = start; end <= bytes.Length; end++)
+                {
+                    AssertAgrees(bytes[start..end]);
+                }
+            }
+        }
+    }
+
+    /// <summary>Every byte value at every position of a rich line.</summary>
+    [Fact]
+    public void EveryByteValueAtEveryPosition_Agrees()
+    {
+        var original = Encoding.UTF8.GetBytes("{\"user_id\":\"a\\u00e9\\n\",\"region\":\"de\",\"id\":-1.5e+3,\"recipients\":[\"x\",2],\"y\":[true,false,null,{\"a\":[]}]}");
+        for (var position = 0; position < original.Length; position++)
+        {
+            for (var value = 0; value < 256; value++)
+            {
+                var line = (byte[])original.Clone();
+                line[position] = (byte)value;
+                AssertAgrees(line);
+            }
+        }
+    }
+
+    private static void AssertAgrees(byte[] line)
+    {
+        foreach (var paths in s_paths)
+        {
+            var difference = Disagreement(line, paths);
+            Assert.True(difference is null, $"{difference} :: {Convert.ToHexString(line)}");
+        }
     }
 
     private static string RandomRecord(Random random)
