@@ -13,28 +13,67 @@ public sealed class Utf8ValidatorTests
     private static readonly byte[] s_interesting =
         [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xF7, 0xF8, 0xFF];
 
-    /// <summary>Every sequence of up to three bytes from the boundary values, at every offset around two block edges.</summary>
+    /// <summary>
+    /// Every sequence of up to three bytes from the boundary values, around the 16-byte lane edges and the 32-byte block
+    /// edges, with the text ending inside, just after, and well after it.
+    /// </summary>
     [Fact]
-    public void BoundarySequences_AtEveryOffset_AgreeWithTheFramework()
+    public void BoundarySequences_AroundLaneAndBlockEdges_AgreeWithTheFramework()
     {
-        var buffer = new byte[40];
+        int[] offsets = [0, 13, 14, 15, 16, 17, 28, 29, 30, 31, 32, 33, 45, 46, 47, 48, 61, 62, 63];
+        var buffer = new byte[70];
         foreach (var a in s_interesting)
         {
             foreach (var b in s_interesting)
             {
                 foreach (var c in s_interesting)
                 {
-                    for (var offset = 11; offset <= 17; offset++)
+                    foreach (var offset in offsets)
                     {
                         Array.Fill(buffer, (byte)'a');
                         buffer[offset] = a;
                         buffer[offset + 1] = b;
                         buffer[offset + 2] = c;
-                        foreach (var length in new[] { offset + 1, offset + 2, offset + 3, 32, 40 })
+                        foreach (var length in new[] { offset + 1, offset + 2, offset + 3, 64, 70 })
                         {
                             var span = buffer.AsSpan(0, length);
                             Assert.True(Utf8.IsValid(span) == Utf8Validator.IsValid(span), Convert.ToHexString(span));
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Four-byte and malformed sequences (from a review), alone or followed by another, at offsets 0–40, lengths 0–100.</summary>
+    [Fact]
+    public void LongSequences_AtEveryOffsetAndLength_AgreeWithTheFramework()
+    {
+        byte[][] sequences =
+        [
+            [0xF0, 0x90, 0x80, 0x80], [0xF4, 0x8F, 0xBF, 0xBF], [0xF4, 0x90, 0x80, 0x80], [0xED, 0xA0, 0x80], [0xE0, 0xA0, 0x80],
+            [0xE0, 0x9F, 0xBF], [0xF0, 0x8F, 0xBF, 0xBF], [0xF5, 0x80, 0x80, 0x80], [0xF0, 0x90, 0x80], [0xC2, 0x80, 0x80], [],
+        ];
+        foreach (var first in sequences)
+        {
+            foreach (var second in sequences)
+            {
+                for (var offset = 0; offset <= 40; offset++)
+                {
+                    for (var length = 0; length <= 100; length++)
+                    {
+                        var buffer = new byte[length];
+                        Array.Fill(buffer, (byte)'a');
+                        var at = offset;
+                        foreach (var b in first.Concat(second))
+                        {
+                            if (at < length)
+                            {
+                                buffer[at++] = b;
+                            }
+                        }
+
+                        Assert.True(Utf8.IsValid(buffer) == Utf8Validator.IsValid(buffer), Convert.ToHexString(buffer));
                     }
                 }
             }
