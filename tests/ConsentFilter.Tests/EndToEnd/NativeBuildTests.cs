@@ -11,6 +11,7 @@ namespace ConsentFilter.Tests.EndToEnd;
 /// give the same exit code and the same output bytes.
 /// </summary>
 /// <remarks>Linux only (the tests' platform); the publish targets this machine's runtime identifier.</remarks>
+[Collection(BuildsCollection.Name)]
 public sealed class NativeBuildTests : IClassFixture<NativeBuildTests.NativeCli>
 {
     private const string Consent = "samples/consent.csv";

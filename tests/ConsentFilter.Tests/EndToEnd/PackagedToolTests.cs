@@ -5,6 +5,7 @@ using ConsentFilter.Tests.Support;
 namespace ConsentFilter.Tests.EndToEnd;
 
 /// <summary>The tool package as users get it: packed, installed into a tool path from a local source, run on the samples.</summary>
+[Collection(BuildsCollection.Name)]
 public sealed class PackagedToolTests
 {
     private static readonly TimeSpan s_timeout = TimeSpan.FromSeconds(120);
