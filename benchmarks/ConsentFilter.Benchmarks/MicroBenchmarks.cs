@@ -16,7 +16,7 @@ public class RecordBenchmarks : IDisposable
     private byte[] _line = [];
     private byte[] _userId = [];
     private LineFields _fields = null!;
-    private RecordDecider _decider = null!;
+    private JsonRecordDecider _decider = null!;
     private ConsentPolicy _policy = null!;
     private ConsentSnapshot _csv = null!;
     private CompiledSnapshot _compiled = null!;
@@ -36,7 +36,7 @@ public class RecordBenchmarks : IDisposable
         var table = JurisdictionTable.LoadFile(corpus.Jurisdictions);
         _policy = new ConsentPolicy(_compiled, table, "ai_training");
         _fields = new LineFields(new FieldPaths("user_id", "region", "id", ["recipients"]));
-        _decider = new RecordDecider(_policy);
+        _decider = new JsonRecordDecider(_policy);
         _region = _policy.ResolveRegion("US-CA");
     }
 

@@ -73,4 +73,15 @@ internal static class CommonOptions
 
     public static UnknownUserPolicy ParseUnknownUsers(string value) =>
         value == "treat-as-unset" ? UnknownUserPolicy.TreatAsUnset : UnknownUserPolicy.Drop;
+
+    /// <summary>Parses --format: jsonl, csv, parquet or arrow; null (detect) when omitted.</summary>
+    internal static RecordFormat? ParseRecordFormat(string? text) => text?.Trim().ToUpperInvariant() switch
+    {
+        null => null,
+        "JSONL" or "JSON" or "NDJSON" => RecordFormat.JsonLines,
+        "CSV" => RecordFormat.Csv,
+        "PARQUET" => RecordFormat.Parquet,
+        "ARROW" or "IPC" or "FEATHER" => RecordFormat.Arrow,
+        _ => throw new UsageException($"--format: '{text}' is not one of jsonl, csv, parquet, arrow"),
+    };
 }

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using ConsentFilter.Pipeline;
 using ConsentFilter.Sharding;
-using ConsentFilter.Tabular;
 
 namespace ConsentFilter.Cli;
 
@@ -39,6 +38,7 @@ internal static class FilterCommand
         var maxLineLength = new Option<int>("--max-line-length") { Description = "Longest line in bytes; longer lines are quarantined.", DefaultValueFactory = _ => ConsentFilterDefaults.MaxLineLength, HelpName = "BYTES" };
         var maxSubjects = new Option<int>("--max-subjects") { Description = "Most co-subjects per record; more is quarantined as too_many_subjects.", DefaultValueFactory = _ => ConsentFilterDefaults.MaxSubjects, HelpName = "N" };
         var asOf = CommonOptions.AsOf();
+        var format = new Option<string?>("--format") { Description = "Records format for every input: jsonl, csv, parquet or arrow. Omitted: detected from each file's content and name.", HelpName = "FORMAT" };
         var noManifest = new Option<bool>("--no-manifest") { Description = "Do not write OUTPUT.manifest.json (provenance for verify and purge) beside the output." };
         var maxSnapshotAge = new Option<string?>("--max-snapshot-age") { Description = "Refuse a snapshot older than this (e.g. 36h, 7d, or d.hh:mm:ss).", HelpName = "AGE" };
         var threads = new Option<int>("--threads") { Description = "Worker threads deciding records (output order is kept).", DefaultValueFactory = _ => Environment.ProcessorCount, HelpName = "N" };
@@ -47,7 +47,7 @@ internal static class FilterCommand
         var command = new Command("filter", "Filter records against consent and write the kept ones byte for byte.\n\nExample:\n  consentfilter filter --records samples/records.jsonl --consent samples/consent.csv --jurisdictions samples/jurisdictions.csv --subject-field recipients --out out/kept.jsonl --rejected out/rejected.jsonl --quarantine out/quarantine.jsonl")
         {
             records, consent, jurisdictions, purpose, output, outDir, shard, shardCount, resume, rejected, quarantine, report,
-            userField, regionField, subjectFields, idField, unknownUsers, maxLineLength, maxSubjects, asOf, noManifest, maxSnapshotAge, threads, hashKeyFile,
+            userField, regionField, subjectFields, idField, unknownUsers, maxLineLength, maxSubjects, asOf, format, noManifest, maxSnapshotAge, threads, hashKeyFile,
         };
 
         command.SetAction(async (parse, cancellationToken) =>
@@ -63,6 +63,7 @@ internal static class FilterCommand
                 MaxSubjects = parse.GetValue(maxSubjects),
                 JurisdictionsAsOf = CommonOptions.ParseAsOf(parse.GetValue(asOf)),
                 WriteManifest = !parse.GetValue(noManifest),
+                RecordFormat = CommonOptions.ParseRecordFormat(parse.GetValue(format)),
                 MaxDegreeOfParallelism = parse.GetValue(threads),
                 MaxSnapshotAge = ParseAge(parse.GetValue(maxSnapshotAge)),
                 UserIdHashKey = ReadHashKey(parse.GetValue(hashKeyFile)),
@@ -97,18 +98,10 @@ internal static class FilterCommand
                 parse.GetValue(rejected), parse.GetValue(quarantine), parse.GetValue(report));
             CheckPaths(inputs, outputs);
 
-            var format = FormatOf(inputs, outputs);
             using var filter = RecordFilter.Load(parse.GetValue(consent)!, parse.GetValue(jurisdictions), options);
             using var progress = TerminalProgress.CreateIfTerminal(inputs);
             filter.Progress = progress;
-            var result = format switch
-            {
-                RecordFormat.Csv => await new CsvRecordFilter(filter.Policy, options) { Progress = progress }
-                    .RunToFilesAsync(inputs, outputs, cancellationToken).ConfigureAwait(false),
-                RecordFormat.Parquet => await new ParquetRecordFilter(filter.Policy, options) { Progress = progress }
-                    .RunToFilesAsync(inputs, outputs, cancellationToken).ConfigureAwait(false),
-                _ => await filter.RunToFilesAsync(inputs, outputs, cancellationToken).ConfigureAwait(false),
-            };
+            var result = await filter.RunToFilesAsync(inputs, outputs, cancellationToken).ConfigureAwait(false);
             if (outputs.Report is null)
             {
                 await ConsoleApp.WriteReportAsync(result, outputs.Output == "-" ? stderr : stdout).ConfigureAwait(false);
@@ -167,24 +160,6 @@ internal static class FilterCommand
         {
             throw new UsageException(e.Message);
         }
-    }
-
-    /// <summary>The one format of all inputs, by extension; kept records are written in the same format.</summary>
-    private static RecordFormat FormatOf(string[] inputs, FilterFileOutputs outputs)
-    {
-        var formats = inputs.Select(RecordFormats.FromPath).Distinct().ToArray();
-        if (formats.Length > 1)
-        {
-            throw new UsageException($"--records mixes formats ({string.Join(", ", formats)}); run each format separately");
-        }
-
-        var format = formats.Length == 1 ? formats[0] : RecordFormat.JsonLines;
-        if (format == RecordFormat.Parquet && outputs.Output == "-")
-        {
-            throw new UsageException("--out: Parquet records are written to a file, not standard output");
-        }
-
-        return format;
     }
 
     private static void CheckPaths(string[] inputs, FilterFileOutputs outputs)

@@ -46,6 +46,10 @@ public sealed class ConsentFilterOptions
     /// <value>The default is 8.</value>
     public int ChannelCapacity { get; set; } = ConsentFilterDefaults.ChannelCapacity;
 
+    /// <summary>The records' format for every input; null to detect each input's from its content and name (<see cref="RecordFormats.Detect"/>).</summary>
+    /// <value>The default is null (detect).</value>
+    public RecordFormat? RecordFormat { get; set; }
+
     /// <summary>Workers that validate and decide lines in parallel; output order is kept whatever the number.</summary>
     /// <value>The default is <see cref="Environment.ProcessorCount"/>.</value>
     public int MaxDegreeOfParallelism { get; set; } = Environment.ProcessorCount;

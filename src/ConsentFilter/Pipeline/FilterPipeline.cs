@@ -6,9 +6,10 @@ using ConsentFilter.Records;
 namespace ConsentFilter.Pipeline;
 
 /// <summary>
-/// Reader → workers → ordered writer over bounded channels. The reader hands each batch both to the workers and, in
-/// input order, to the writer, which waits for each batch's decisions before writing it. Bounded channels give
-/// backpressure, so memory stays at about (2 × capacity + workers) batches whatever the corpus size.
+/// The one data path: source adapter → workers → ordered writer → sink adapter, over bounded channels, for every record
+/// format. The reader hands each batch both to the workers and, in input order, to the writer, which waits for each
+/// batch's decisions before writing it. Bounded channels give backpressure, so memory stays at about
+/// (2 × capacity + workers) batches whatever the corpus size.
 /// </summary>
 /// <remarks>
 /// Fail-closed: the writer writes a batch only after a worker decided all of it, and only kept lines; any stage's
@@ -19,16 +20,21 @@ internal sealed class FilterPipeline
     private readonly ConsentPolicy _policy;
     private readonly ConsentFilterOptions _options;
     private readonly FieldPaths _paths;
+    private readonly RecordFormatAdapter _format;
 
     private readonly IProgress<FilterProgress>? _progress;
 
-    internal FilterPipeline(ConsentPolicy policy, ConsentFilterOptions options, IProgress<FilterProgress>? progress = null)
+    internal FilterPipeline(ConsentPolicy policy, ConsentFilterOptions options, RecordFormatAdapter format, IProgress<FilterProgress>? progress = null)
     {
         _progress = progress;
         _policy = policy;
         _options = options;
-        _paths = new FieldPaths(options.UserField, options.RegionField, options.IdField, [.. options.SubjectFields], options.MaxSubjects);
+        _format = format;
+        _paths = CreatePaths(options);
     }
+
+    internal static FieldPaths CreatePaths(ConsentFilterOptions options) =>
+        new(options.UserField, options.RegionField, options.IdField, [.. options.SubjectFields], options.MaxSubjects);
 
     /// <summary>The run's output summary, when a <see cref="Provenance.UserSummaryHasher"/> was given.</summary>
     internal Provenance.OutputSummary? Summary { get; private set; }
@@ -56,8 +62,8 @@ internal sealed class FilterPipeline
             FullMode = BoundedChannelFullMode.Wait,
             SingleWriter = true,
         };
-        var work = Channel.CreateBounded<LineBatch>(channelOptions);
-        var order = Channel.CreateBounded<LineBatch>(new BoundedChannelOptions(_options.ChannelCapacity)
+        var work = Channel.CreateBounded<RecordBatch>(channelOptions);
+        var order = Channel.CreateBounded<RecordBatch>(new BoundedChannelOptions(_options.ChannelCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleWriter = true,
@@ -66,15 +72,18 @@ internal sealed class FilterPipeline
 
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var failure = new FirstFailure(stop);
+        var run = new RunFormatState(_options);
+        var context = new WorkerContext(_policy, _options, _paths, audit, names);
+        await using var sink = _format.CreateSink(kept, run);
         var stages = new List<Task>
         {
-            failure.Run(() => ReadAsync(inputs, work.Writer, order.Writer, stop.Token)),
-            failure.Run(() => WriteAsync(order.Reader, perInput, kept, rejections, quarantine, stop.Token)),
+            failure.Run(() => ReadAsync(inputs, run, work.Writer, order.Writer, stop.Token)),
+            failure.Run(() => WriteAsync(order.Reader, perInput, sink, rejections, quarantine, stop.Token)),
         };
         for (var w = 0; w < _options.MaxDegreeOfParallelism; w++)
         {
-            var processor = new BatchProcessor(_policy, _paths, audit, names);
-            stages.Add(failure.Run(() => Task.Run(() => WorkAsync(processor, work.Reader, stop.Token), stop.Token)));
+            var worker = _format.CreateWorker(context);
+            stages.Add(failure.Run(() => Task.Run(() => WorkAsync(worker, work.Reader, stop.Token), stop.Token)));
         }
 
         await Task.WhenAll(stages).ConfigureAwait(false);
@@ -83,17 +92,16 @@ internal sealed class FilterPipeline
     }
 
     private async Task ReadAsync(
-        IReadOnlyList<RecordInput> inputs, ChannelWriter<LineBatch> work, ChannelWriter<LineBatch> order, CancellationToken cancellationToken)
+        IReadOnlyList<RecordInput> inputs, RunFormatState run, ChannelWriter<RecordBatch> work, ChannelWriter<RecordBatch> order, CancellationToken cancellationToken)
     {
         try
         {
             for (var index = 0; index < inputs.Count; index++)
             {
-                var stream = await inputs[index].OpenAsync(cancellationToken).ConfigureAwait(false);
-                await using (stream.ConfigureAwait(false))
+                var reader = await _format.OpenReaderAsync(inputs[index], index, run, cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
                 {
-                    var splitter = new LineSplitter(stream, index, _options.BatchBytes, _options.MaxLineLength);
-                    while (await splitter.ReadBatchAsync(cancellationToken).ConfigureAwait(false) is { } batch)
+                    while (await reader.ReadBatchAsync(cancellationToken).ConfigureAwait(false) is { } batch)
                     {
                         // Order first: the writer must learn of a batch no later than a worker can finish it.
                         await order.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
@@ -110,13 +118,13 @@ internal sealed class FilterPipeline
         }
     }
 
-    private static async Task WorkAsync(BatchProcessor processor, ChannelReader<LineBatch> work, CancellationToken cancellationToken)
+    private static async Task WorkAsync(IBatchWorker worker, ChannelReader<RecordBatch> work, CancellationToken cancellationToken)
     {
         await foreach (var batch in work.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             try
             {
-                processor.Process(batch);
+                worker.Process(batch, compact: true);
                 batch.MarkProcessed();
             }
             catch (Exception e)
@@ -128,17 +136,14 @@ internal sealed class FilterPipeline
     }
 
     private async Task WriteAsync(
-        ChannelReader<LineBatch> order, RunCounts[] perInput, Stream kept, Stream? rejections, Stream? quarantine, CancellationToken cancellationToken)
+        ChannelReader<RecordBatch> order, RunCounts[] perInput, IRecordSink sink, Stream? rejections, Stream? quarantine, CancellationToken cancellationToken)
     {
         var totals = new RunCounts();
         long totalBytes = 0;
         await foreach (var batch in order.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             await batch.Processed.WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (batch.KeptLength > 0)
-            {
-                await kept.WriteAsync(batch.Buffer.AsMemory(0, batch.KeptLength), cancellationToken).ConfigureAwait(false);
-            }
+            await sink.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
             if (rejections is not null && batch.Rejections is { WrittenCount: > 0 } r)
             {
                 await rejections.WriteAsync(r.WrittenMemory, cancellationToken).ConfigureAwait(false);
@@ -163,6 +168,10 @@ internal sealed class FilterPipeline
             _progress?.Report(new FilterProgress(totals.Records, totals.Kept, totals.DroppedTotal, totals.QuarantinedTotal, totalBytes, batch.InputIndex));
             batch.Release();
         }
+
+        // The reader completes the channel after a failure too: finish the output only when nothing stopped the run.
+        cancellationToken.ThrowIfCancellationRequested();
+        await sink.CompleteAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Keeps the first real failure of any stage and cancels the others.</summary>

@@ -9,22 +9,15 @@ namespace ConsentFilter.Pipeline;
 /// The buffer is pooled and returned by <see cref="Release"/> once the writer has copied the kept bytes.
 /// Lines are slices of the buffer: nothing is copied between reading and writing.
 /// </remarks>
-internal sealed class LineBatch
+internal sealed class LineBatch : RecordBatch
 {
-    private TaskCompletionSource _processed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
     internal LineBatch(byte[] buffer, int inputIndex, long sequence)
+        : base(inputIndex, sequence)
     {
         Buffer = buffer;
-        InputIndex = inputIndex;
-        Sequence = sequence;
     }
 
     internal byte[] Buffer { get; private set; }
-
-    internal int InputIndex { get; }
-
-    internal long Sequence { get; }
 
     internal LineEntry[] Lines { get; private set; } = ArrayPool<LineEntry>.Shared.Rent(1024);
 
@@ -33,25 +26,11 @@ internal sealed class LineBatch
     /// <summary>Decisions, one per line, filled by a worker.</summary>
     internal LineOutcome[] Outcomes { get; private set; } = [];
 
-    /// <summary>Rejection-log lines for this batch, in line order (only when a rejection log is written).</summary>
-    internal ArrayBufferWriter<byte>? Rejections { get; set; }
-
-    /// <summary>Quarantine lines for this batch, in line order (only when a quarantine file is written).</summary>
-    internal ArrayBufferWriter<byte>? Quarantine { get; set; }
-
-    internal RunCounts Counts { get; } = new();
-
-    /// <summary>The manifest's summary of this batch (kept and dropped user/region pairs), when a manifest is written.</summary>
-    internal Provenance.OutputSummary? Summary { get; set; }
-
-    /// <summary>Input bytes (after decompression) read to fill this batch.</summary>
-    internal long InputBytes { get; set; }
+    /// <summary>Per-input state of the format (a CSV input's header), shared by every batch of that input; or null.</summary>
+    internal object? InputContext { get; set; }
 
     /// <summary>Bytes of kept lines (each ending in LF) at the front of <see cref="Buffer"/>, after a worker compacted them.</summary>
     internal int KeptLength { get; set; }
-
-    /// <summary>Completes when a worker has decided every line, or faults with the worker's exception.</summary>
-    internal Task Processed => _processed.Task;
 
     internal void Add(in LineEntry entry)
     {
@@ -78,11 +57,55 @@ internal sealed class LineBatch
 
     internal ReadOnlySpan<byte> Content(in LineEntry entry) => Buffer.AsSpan(entry.Offset, entry.Length);
 
-    internal void MarkProcessed() => _processed.TrySetResult();
+    /// <summary>
+    /// Moves the kept lines (and a written CSV header), each followed by one LF, to the front of the batch buffer so the writer needs one write.
+    /// </summary>
+    /// <remarks>
+    /// In place and safe: the bytes written for a line never reach past that line's own end (its LF, CR, or the spare
+    /// byte the splitter leaves after a last line without LF), so no line not yet moved is overwritten.
+    /// </remarks>
+    internal static void CompactKept(LineBatch batch)
+    {
+        var buffer = batch.Buffer;
+        var written = 0;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (batch.Outcomes[i].Kind is not (LineOutcomeKind.Kept or LineOutcomeKind.Header))
+            {
+                continue;
+            }
 
-    internal void MarkFailed(Exception exception) => _processed.TrySetException(exception);
+            var entry = batch.Lines[i];
+            if (written != entry.Offset)
+            {
+                buffer.AsSpan(entry.Offset, entry.Length).CopyTo(buffer.AsSpan(written));
+            }
 
-    internal void Release()
+            buffer[written + entry.Length] = (byte)'\n';
+            written += entry.Length + 1;
+        }
+
+        batch.KeptLength = written;
+    }
+
+
+    internal override int RecordCount => Count;
+
+    internal override RecordResult? Result(int index)
+    {
+        var entry = Lines[index];
+        var outcome = Outcomes[index];
+        return outcome.Kind switch
+        {
+            LineOutcomeKind.Kept => new RecordResult(entry.LineNumber, RecordOutcome.Kept, outcome.Verdict, MalformedKind.None, Content(entry).ToArray()),
+            LineOutcomeKind.Dropped => new RecordResult(entry.LineNumber, RecordOutcome.Dropped, outcome.Verdict, MalformedKind.None, Content(entry).ToArray()),
+            LineOutcomeKind.Quarantined => new RecordResult(entry.LineNumber, RecordOutcome.Quarantined, default, outcome.Error,
+                outcome.Error == MalformedKind.LineTooLong ? ReadOnlyMemory<byte>.Empty : Content(entry).ToArray()),
+            _ => null,
+        };
+    }
+
+    internal override void Release()
     {
         if (Buffer.Length > 0)
         {
@@ -118,15 +141,28 @@ internal enum LineFlags : byte
 
     /// <summary>The line exceeded the maximum length; its bytes were skipped, not kept.</summary>
     TooLong = 2,
+
+    /// <summary>A CSV input's header row: not a record; written once, ahead of the first input's kept rows.</summary>
+    Header = 4,
+
+    /// <summary>With <see cref="Header"/>: this header is the one the output carries.</summary>
+    WriteHeader = 8,
 }
 
 /// <summary>What happened to one line.</summary>
-internal readonly record struct LineOutcome(LineOutcomeKind Kind, DropReason Reason, MalformedKind Error);
+/// <param name="Kind">Kept, dropped, quarantined, or not a record.</param>
+/// <param name="Verdict">The decision of a kept or dropped record.</param>
+/// <param name="Error">The malformed kind of a quarantined record.</param>
+internal readonly record struct LineOutcome(LineOutcomeKind Kind, RecordVerdict Verdict, MalformedKind Error);
 
 internal enum LineOutcomeKind : byte
 {
+    /// <summary>Not a record: a blank line, or a CSV header row that is not written.</summary>
     Blank = 0,
     Kept,
     Dropped,
     Quarantined,
+
+    /// <summary>Not a record but written with the kept lines: the output's CSV header row.</summary>
+    Header,
 }

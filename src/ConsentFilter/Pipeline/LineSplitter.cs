@@ -20,9 +20,19 @@ internal sealed class LineSplitter
     private bool _eof;
     private long _lineNumber;
     private long _sequence;
+    private readonly byte? _csvSeparator;
 
-    internal LineSplitter(Stream stream, int inputIndex, int batchBytes, int maxLineLength)
+    /// <param name="stream">The input, decompressed.</param>
+    /// <param name="inputIndex">The input's index in the run.</param>
+    /// <param name="batchBytes">Target batch size.</param>
+    /// <param name="maxLineLength">Longest line (or CSV record) read; longer ones are skipped in bounded memory.</param>
+    /// <param name="csvSeparator">
+    /// For CSV records, the separator: a record then ends at the first LF outside a quoted field
+    /// (<see cref="Records.CsvRecordScanner.RecordEnd"/>), and a too-long one is skipped to the next LF.
+    /// </param>
+    internal LineSplitter(Stream stream, int inputIndex, int batchBytes, int maxLineLength, byte? csvSeparator = null)
     {
+        _csvSeparator = csvSeparator;
         _stream = stream;
         _inputIndex = inputIndex;
         _batchBytes = batchBytes;
@@ -72,7 +82,8 @@ internal sealed class LineSplitter
                 {
                     if (rest > 0)
                     {
-                        AddLine(batch, consumed, rest, endsWithLf: false);
+                        var innerLines = _csvSeparator is null ? 0 : batch.Buffer.AsSpan(consumed, rest).Count((byte)'\n');
+                        AddLine(batch, consumed, rest, endsWithLf: false, innerLines);
                     }
 
                     return Account(batch);
@@ -87,7 +98,11 @@ internal sealed class LineSplitter
                 // No line ended in a full buffer: the line is longer than the buffer.
                 if (rest > _maxLineLength + 1)
                 {
+                    // A CSV record's quoted line breaks count as lines; the record is cut at the next LF after the limit
+                    // (so an unclosed quote hides at most the maximum length).
+                    var innerLines = _csvSeparator is null ? 0 : batch.Buffer.AsSpan(consumed, rest).Count((byte)'\n');
                     await SkipTooLongLineAsync(batch, cancellationToken).ConfigureAwait(false);
+                    _lineNumber += innerLines;
                     return Account(batch);
                 }
 
@@ -153,20 +168,25 @@ internal sealed class LineSplitter
         var position = 0;
         while (true)
         {
-            var lf = span[position..].IndexOf((byte)'\n');
+            var innerLines = 0;
+            var lf = _csvSeparator is { } separator
+                ? Records.CsvRecordScanner.RecordEnd(span[position..], separator, out innerLines)
+                : span[position..].IndexOf((byte)'\n');
             if (lf < 0)
             {
                 return position;
             }
 
-            AddLine(batch, position, lf, endsWithLf: true);
+            AddLine(batch, position, lf, endsWithLf: true, innerLines);
             position += lf + 1;
         }
     }
 
-    private void AddLine(LineBatch batch, int offset, int length, bool endsWithLf)
+    private void AddLine(LineBatch batch, int offset, int length, bool endsWithLf, int innerLines = 0)
     {
         _lineNumber++;
+        var first = _lineNumber;
+        _lineNumber += innerLines;
         var hasCr = length > 0 && batch.Buffer[offset + length - 1] == (byte)'\r' && endsWithLf;
         if (hasCr)
         {
@@ -175,7 +195,7 @@ internal sealed class LineSplitter
 
         var flags = length > _maxLineLength ? LineFlags.TooLong : LineFlags.None;
 
-        batch.Add(new LineEntry(offset, length, _lineNumber, flags));
+        batch.Add(new LineEntry(offset, length, first, flags));
     }
 
     private void Carry(ReadOnlySpan<byte> rest)

@@ -132,7 +132,9 @@ public sealed class RecordFilter : IDisposable
         activity?.SetTag("consentfilter.inputs", inputs.Count);
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
-        var pipeline = new FilterPipeline(Policy, _options, Progress);
+        var format = RecordFormats.ForRun(inputs, _options.RecordFormat);
+        activity?.SetTag("consentfilter.format", RecordFormats.Name(format.Format));
+        var pipeline = new FilterPipeline(Policy, _options, format, Progress);
         var key = _options.UserIdHashKey is null ? null : Encoding.UTF8.GetBytes(_options.UserIdHashKey);
         Log.RunStarted(Logger, inputs.Count, Policy.Purpose, Policy.Snapshot.Info.Users);
         RunCounts[] perInput;
@@ -186,6 +188,19 @@ public sealed class RecordFilter : IDisposable
         ArgumentNullException.ThrowIfNull(inputPaths);
         ArgumentNullException.ThrowIfNull(outputs);
         var fileSystem = FileSystem;
+        if (!RecordFormats.IsAvailable(RecordFormat.Parquet) && inputPaths.Count > 0
+            && inputPaths.All(p => RecordFormats.Detect(p, _options.RecordFormat) == RecordFormat.Parquet))
+        {
+            // Until the Parquet adapter joins the pipeline: the single-threaded Parquet run.
+            return await new Tabular.ParquetRecordFilter(Policy, _options) { Progress = Progress }.RunToFilesAsync(inputPaths, outputs, cancellationToken).ConfigureAwait(false);
+        }
+
+        var format = RecordFormats.ForRun([.. inputPaths.Select(p => RecordInput.FromFile(p, fileSystem))], _options.RecordFormat);
+        if (!format.WritesToPipes && outputs.Output == IO.RecordFiles.StandardStream)
+        {
+            throw new DataFileException(outputs.Output, 0, 0, $"{RecordFormats.Name(format.Format)} records are written to a file, not standard output");
+        }
+
         var manifest = _options.WriteManifest && outputs.Output != IO.RecordFiles.StandardStream;
         using var outputHash = manifest ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         var inputHashes = inputPaths.Select(_ => manifest ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null).ToArray();
@@ -254,26 +269,30 @@ public sealed class RecordFilter : IDisposable
 
 
     /// <summary>Decides each record of one input as it streams, for embedding in an ETL job.</summary>
-    /// <remarks>Single-threaded and in input order; every line (blank ones excepted) yields exactly one result.</remarks>
+    /// <remarks>
+    /// Single-threaded and in input order; every record yields exactly one result (blank lines and a CSV header none).
+    /// The token is checked before each result: nothing is yielded once it is cancelled. Counts reach the meter
+    /// (<see cref="Telemetry.ConsentFilterTelemetry"/>) batch by batch, as in file runs.
+    /// </remarks>
     public async IAsyncEnumerable<RecordResult> DecideAsync(RecordInput input, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var paths = new FieldPaths(_options.UserField, _options.RegionField, _options.IdField, [.. _options.SubjectFields], _options.MaxSubjects);
-        var fields = new LineFields(paths);
-        var decider = new RecordDecider(Policy);
-        var stream = await input.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using (stream.ConfigureAwait(false))
+        var format = RecordFormats.ForRun([input], _options.RecordFormat);
+        var run = new RunFormatState(_options);
+        var worker = format.CreateWorker(new WorkerContext(Policy, _options, FilterPipeline.CreatePaths(_options), new AuditSettings(false, false, null), [input.Name]));
+        var reader = await format.OpenReaderAsync(input, 0, run, cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
         {
-            var splitter = new LineSplitter(stream, 0, _options.BatchBytes, _options.MaxLineLength);
-            while (await splitter.ReadBatchAsync(cancellationToken).ConfigureAwait(false) is { } batch)
+            while (await reader.ReadBatchAsync(cancellationToken).ConfigureAwait(false) is { } batch)
             {
                 try
                 {
-                    for (var i = 0; i < batch.Count; i++)
+                    worker.Process(batch, compact: false);
+                    Telemetry.ConsentFilterTelemetry.Record(batch.Counts, batch.InputBytes);
+                    for (var i = 0; i < batch.RecordCount; i++)
                     {
-                        var entry = batch.Lines[i];
-                        var result = Decide(batch, entry, fields, decider);
-                        if (result is not null)
+                        cancellationToken.ThrowIfCancellationRequested();
+                        if (batch.Result(i) is { } result)
                         {
                             yield return result;
                         }
@@ -285,29 +304,6 @@ public sealed class RecordFilter : IDisposable
                 }
             }
         }
-    }
-
-    private static RecordResult? Decide(LineBatch batch, LineEntry entry, LineFields fields, RecordDecider decider)
-    {
-        if ((entry.Flags & LineFlags.TooLong) != 0)
-        {
-            return new RecordResult(entry.LineNumber, RecordOutcome.Quarantined, default, MalformedKind.LineTooLong, ReadOnlyMemory<byte>.Empty);
-        }
-
-        var line = batch.Content(entry);
-        if (line.IndexOfAnyExcept(" \t\r\n"u8) < 0)
-        {
-            return null;
-        }
-
-        var malformed = JsonLineParser.Parse(line, fields);
-        if (malformed != MalformedKind.None)
-        {
-            return new RecordResult(entry.LineNumber, RecordOutcome.Quarantined, default, malformed, line.ToArray());
-        }
-
-        var verdict = decider.Decide(line, fields);
-        return new RecordResult(entry.LineNumber, verdict.IsKept ? RecordOutcome.Kept : RecordOutcome.Dropped, verdict, MalformedKind.None, line.ToArray());
     }
 }
 
@@ -338,9 +334,9 @@ public enum RecordOutcome
 }
 
 /// <summary>One record's result from <see cref="RecordFilter.DecideAsync"/>.</summary>
-/// <param name="LineNumber">1-based physical line number.</param>
+/// <param name="LineNumber">1-based physical line number where the record starts (the row number for columnar formats).</param>
 /// <param name="Outcome">Kept, dropped or quarantined.</param>
 /// <param name="Verdict">The decision (for kept and dropped records).</param>
 /// <param name="Error">The malformed kind (for quarantined records).</param>
-/// <param name="Line">The line's bytes without its line ending (empty for a too-long line).</param>
+/// <param name="Line">The record's bytes without its line ending (empty for a too-long line and for columnar rows).</param>
 public sealed record RecordResult(long LineNumber, RecordOutcome Outcome, RecordVerdict Verdict, MalformedKind Error, ReadOnlyMemory<byte> Line);

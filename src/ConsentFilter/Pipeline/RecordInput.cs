@@ -14,6 +14,18 @@ public sealed class RecordInput
     /// <summary>The name used in the report, the rejection log and the quarantine.</summary>
     public string Name { get; }
 
+    /// <summary>The file's path, or null for a stream (and <c>-</c> for standard input).</summary>
+    public string? Path { get; private init; }
+
+    /// <summary>The records' format; null to detect it from the path and content (<see cref="RecordFormats.Detect"/>).</summary>
+    public RecordFormat? Format { get; init; }
+
+    /// <summary>The file operations a columnar adapter uses to open <see cref="Path"/> for random access.</summary>
+    internal IO.IFileSystem FileSystem { get; private init; } = IO.PhysicalFileSystem.Instance;
+
+    /// <summary>Hashes the stored bytes for the manifest; an adapter that opens <see cref="Path"/> itself must feed it.</summary>
+    internal System.Security.Cryptography.IncrementalHash? ContentHash { get; private init; }
+
     /// <summary>Opens the stream; the pipeline disposes it.</summary>
     public ValueTask<Stream> OpenAsync(CancellationToken cancellationToken = default) => _open(cancellationToken);
 
@@ -22,18 +34,18 @@ public sealed class RecordInput
 
     /// <summary>A file whose stored bytes are hashed as they are read (for the manifest).</summary>
     internal static RecordInput FromFile(string path, IO.IFileSystem fileSystem, System.Security.Cryptography.IncrementalHash hash) =>
-        new(path, _ => ValueTask.FromResult(IO.RecordFiles.OpenRead(path, fileSystem, hash)));
+        new(path, _ => ValueTask.FromResult(IO.RecordFiles.OpenRead(path, fileSystem, hash))) { Path = path, FileSystem = fileSystem, ContentHash = hash };
 
     internal static RecordInput FromFile(string path, IO.IFileSystem fileSystem)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return new RecordInput(path, _ => ValueTask.FromResult(IO.RecordFiles.OpenRead(path, fileSystem)));
+        return new RecordInput(path, _ => ValueTask.FromResult(IO.RecordFiles.OpenRead(path, fileSystem))) { Path = path, FileSystem = fileSystem };
     }
 
     /// <summary>An already open stream (not decompressed); the pipeline disposes it unless <paramref name="leaveOpen"/>.</summary>
-    public static RecordInput FromStream(Stream stream, string name, bool leaveOpen = false)
+    public static RecordInput FromStream(Stream stream, string name, bool leaveOpen = false, RecordFormat? format = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        return new RecordInput(name, _ => ValueTask.FromResult(leaveOpen ? new IO.NonClosingStream(stream) : stream));
+        return new RecordInput(name, _ => ValueTask.FromResult(leaveOpen ? new IO.NonClosingStream(stream) : stream)) { Format = format };
     }
 }

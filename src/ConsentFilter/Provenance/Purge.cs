@@ -48,7 +48,7 @@ public static class Purge
         {
             cancellationToken.ThrowIfCancellationRequested();
             report.Checked++;
-            if (Tabular.RecordFormats.FromPath(output) != Tabular.RecordFormat.JsonLines)
+            if (Pipeline.RecordFormats.FromPath(output) != Pipeline.RecordFormat.JsonLines)
             {
                 // Purge re-filters JSON Lines; reading a CSV or Parquet output as JSON Lines would empty it.
                 report.Skipped.Add(output);

@@ -38,6 +38,9 @@ public enum MalformedKind : byte
 
     /// <summary>More co-subjects than the configured maximum (a bound on work and memory per record).</summary>
     TooManySubjects,
+
+    /// <summary>A CSV record breaks the quoting rules (a quote never closed, or text after a closing quote) or has the wrong number of fields.</summary>
+    InvalidCsv,
 }
 
 /// <summary>Report spellings of <see cref="MalformedKind"/>.</summary>
@@ -61,6 +64,7 @@ public static class MalformedKindNames
         MalformedKind.BadSubjectType => "bad_subject_type",
         MalformedKind.DuplicateKey => "duplicate_key",
         MalformedKind.TooManySubjects => "too_many_subjects",
+        MalformedKind.InvalidCsv => "invalid_csv",
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 }

@@ -86,7 +86,7 @@ public sealed class StreamFilterWorker
         var js = _connection.CreateJetStreamContext();
         var consumer = await js.GetConsumerAsync(_options.InputStream, _options.Durable, cancellationToken).ConfigureAwait(false);
         var fields = new LineFields(new FieldPaths(_options.UserField, _options.RegionField, _options.IdField, [.. _options.SubjectFields], _options.MaxSubjects));
-        var decider = new RecordDecider(_policy);
+        var decider = new JsonRecordDecider(_policy);
         // Short pulls with frequent heartbeats: a pull request lost while the server restarts is noticed (two missed
         // heartbeats) and re-issued within ~2 s, instead of after the 30 s default expiry.
         var consumeOpts = new NatsJSConsumeOpts
@@ -142,7 +142,7 @@ public sealed class StreamFilterWorker
         }
     }
 
-    private Pending Handle(INatsJSContext js, INatsJSMsg<byte[]> msg, LineFields fields, RecordDecider decider, CancellationToken cancellationToken)
+    private Pending Handle(INatsJSContext js, INatsJSMsg<byte[]> msg, LineFields fields, JsonRecordDecider decider, CancellationToken cancellationToken)
     {
         var metadata = msg.Metadata ?? throw new InvalidOperationException($"message on '{msg.Subject}' has no JetStream metadata");
         var sequence = metadata.Sequence.Stream;

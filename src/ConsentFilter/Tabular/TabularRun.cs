@@ -11,7 +11,7 @@ using ConsentFilter.Records;
 namespace ConsentFilter.Tabular;
 
 /// <summary>
-/// What CSV and Parquet runs share: deciding a row through <see cref="SubjectListDecider"/>, counting it, writing its
+/// What CSV and Parquet runs share: deciding a row through <see cref="RecordDecision"/>, counting it, writing its
 /// rejection or quarantine line (the JSONL formats of SPEC 4), and building the report.
 /// </summary>
 /// <remarks>Single-threaded: rows are decided in input order by the reading loop.</remarks>
@@ -77,8 +77,9 @@ internal sealed class TabularRun
             return false;
         }
 
-        var region = SubjectListDecider.ResolveRegion(_policy, record.Region);
-        var verdict = SubjectListDecider.Decide(_policy, record.UserId, region, record.Subjects);
+        var region = RecordDecision.ResolveRegion(_policy, record.Region);
+        var subjects = new RecordDecision.ByteArraySubjects(record.Subjects);
+        var verdict = RecordDecision.Decide(_policy, record.UserId, region, ref subjects);
         if (verdict.IsKept)
         {
             counts.AddKept(verdict.Region.Code);
@@ -126,7 +127,7 @@ internal sealed class TabularRun
         _json.WriteString("file"u8, _names[input]);
         _json.WriteNumber(_lineName, line);
         _json.WriteString("error"u8, kind.ToName());
-        if (hasRaw && raw.Length <= BatchProcessor.MaxQuarantinedRawBytes)
+        if (hasRaw && raw.Length <= RecordAudit.MaxQuarantinedRawBytes)
         {
             _json.WriteString("raw"u8, raw);
         }

@@ -13,7 +13,7 @@ public class RecordDeciderTests
         var bytes = Encoding.UTF8.GetBytes(line);
         var fields = new LineFields(s_paths);
         Assert.Equal(MalformedKind.None, JsonLineParser.Parse(bytes, fields));
-        return new RecordDecider(TestData.Policy(DecisionData.Consent, unknownUsers: unknownUsers)).Decide(bytes, fields);
+        return new JsonRecordDecider(TestData.Policy(DecisionData.Consent, unknownUsers: unknownUsers)).Decide(bytes, fields);
     }
 
     [Theory]
@@ -134,6 +134,6 @@ public class RecordDeciderTests
         var fields = new LineFields(s_paths);
         Assert.Equal(MalformedKind.None, JsonLineParser.Parse(bytes, fields));
 
-        Assert.True(new RecordDecider(policy).Decide(bytes, fields).IsKept);
+        Assert.True(new JsonRecordDecider(policy).Decide(bytes, fields).IsKept);
     }
 }

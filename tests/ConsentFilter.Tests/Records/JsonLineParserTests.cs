@@ -27,7 +27,7 @@ public class JsonLineParserTests
         var bytes = Encoding.UTF8.GetBytes(line);
         var fields = new LineFields(s_paths);
         Assert.Equal(MalformedKind.None, JsonLineParser.Parse(bytes, fields));
-        var decider = new RecordDecider(TestData.Policy("user_id,ai_training\nu1,granted\n"));
+        var decider = new JsonRecordDecider(TestData.Policy("user_id,ai_training\nu1,granted\n"));
         return decider.IdBytes(bytes, select(fields)).ToArray();
     }
 
@@ -343,7 +343,7 @@ public class JsonLineParserTests
         var bytes = Encoding.UTF8.GetBytes(line);
         var fields = new LineFields(s_paths);
         Assert.Equal(MalformedKind.None, JsonLineParser.Parse(bytes, fields));
-        var decider = new RecordDecider(TestData.Policy("user_id,ai_training\nu1,granted\n"));
+        var decider = new JsonRecordDecider(TestData.Policy("user_id,ai_training\nu1,granted\n"));
         var actual = fields.Subjects.Select(s => Encoding.UTF8.GetString(decider.IdBytes(bytes, s))).ToArray();
         Assert.Equal(expected, actual);
     }

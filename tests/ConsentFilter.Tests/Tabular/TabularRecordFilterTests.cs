@@ -30,7 +30,7 @@ public sealed class TabularRecordFilterTests
         await corpus.WriteParquetAsync(parquet, rowGroupSize: 128);
 
         var fromJsonl = await new RecordFilter(policy, Options()).RunToFilesAsync([jsonl], new FilterFileOutputs(dir.File("kept.jsonl"), dir.File("rej-j.jsonl")));
-        var fromCsv = await new CsvRecordFilter(policy, Options()).RunToFilesAsync([csv], new FilterFileOutputs(dir.File("kept.csv"), dir.File("rej-c.jsonl")));
+        var fromCsv = await new RecordFilter(policy, Options()).RunToFilesAsync([csv], new FilterFileOutputs(dir.File("kept.csv"), dir.File("rej-c.jsonl")));
         var fromParquet = await new ParquetRecordFilter(policy, Options()).RunToFilesAsync([parquet], new FilterFileOutputs(dir.File("kept.parquet"), dir.File("rej-p.jsonl")));
 
         Assert.Equal(600, fromJsonl.Totals.Records);
@@ -59,7 +59,7 @@ public sealed class TabularRecordFilterTests
         using var dir = new TempDirectory();
         var corpus = new TabularCorpus(300);
         var csv = dir.Write("records.csv", "\uFEFF" + corpus.Csv());
-        var report = await new CsvRecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([csv], new FilterFileOutputs(dir.File("kept.csv")));
+        var report = await new RecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([csv], new FilterFileOutputs(dir.File("kept.csv")));
 
         var rows = corpus.CsvRows();
         var keptIds = new HashSet<string>();
@@ -80,7 +80,7 @@ public sealed class TabularRecordFilterTests
         Assert.Equal(Encoding.UTF8.GetBytes(expected.ToString()), File.ReadAllBytes(dir.File("kept.csv")));
 
         // Kept output filtered again is kept whole and unchanged.
-        var again = await new CsvRecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([dir.File("kept.csv")], new FilterFileOutputs(dir.File("kept2.csv")));
+        var again = await new RecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([dir.File("kept.csv")], new FilterFileOutputs(dir.File("kept2.csv")));
         Assert.Equal(report.Totals.Kept, again.Totals.Kept);
         Assert.Equal(File.ReadAllBytes(dir.File("kept.csv")), File.ReadAllBytes(dir.File("kept2.csv")));
     }
@@ -114,12 +114,12 @@ public sealed class TabularRecordFilterTests
     {
         using var dir = new TempDirectory();
         var empty = dir.Write("empty.csv", string.Empty);
-        var report = await new CsvRecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([empty], new FilterFileOutputs(dir.File("kept.csv")));
+        var report = await new RecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([empty], new FilterFileOutputs(dir.File("kept.csv")));
         Assert.Equal(0, report.Totals.Records);
         Assert.Empty(File.ReadAllBytes(dir.File("kept.csv")));
 
         var headerOnly = dir.Write("header.csv", "id,user_id\r\n");
-        report = await new CsvRecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([headerOnly], new FilterFileOutputs(dir.File("kept2.csv")));
+        report = await new RecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([headerOnly], new FilterFileOutputs(dir.File("kept2.csv")));
         Assert.Equal(0, report.Totals.Records);
         Assert.Equal("id,user_id\n", File.ReadAllText(dir.File("kept2.csv")));
     }
@@ -166,13 +166,13 @@ public sealed class TabularRecordFilterTests
             "f,u00,US,[1.5]",
             "",
             "g,u00,US,\"[\"\"u00\"\",\"\"u02\"\"]\""));
-        var report = await new CsvRecordFilter(TabularCorpus.Policy(), Options())
+        var report = await new RecordFilter(TabularCorpus.Policy(), Options())
             .RunToFilesAsync([csv], new FilterFileOutputs(dir.File("kept.csv"), Quarantine: dir.File("q.jsonl")));
 
         Assert.Equal(7, report.Totals.Records);
         Assert.Equal(1, report.Totals.BlankLines);
         Assert.Equal(1, report.Totals.Quarantined(MalformedKind.MissingUserId));
-        Assert.Equal(1, report.Totals.Quarantined(MalformedKind.InvalidJson));
+        Assert.Equal(1, report.Totals.Quarantined(MalformedKind.InvalidCsv));
         Assert.Equal(2, report.Totals.Quarantined(MalformedKind.BadSubjectType));
         Assert.Equal(1, report.Totals.Dropped(DropReason.OptedOut));
         Assert.Equal("id,user_id,region,recipients\na,u00,US,\ne,u00,US,\"[\"\"u00\"\", 42]\"\n", File.ReadAllText(dir.File("kept.csv")));
@@ -186,7 +186,7 @@ public sealed class TabularRecordFilterTests
     {
         using var dir = new TempDirectory();
         var csv = dir.Write("records.csv", "id,author\na,u00\n");
-        var error = await Assert.ThrowsAsync<DataFileException>(() => new CsvRecordFilter(TabularCorpus.Policy(), Options())
+        var error = await Assert.ThrowsAsync<DataFileException>(() => new RecordFilter(TabularCorpus.Policy(), Options())
             .RunToFilesAsync([csv], new FilterFileOutputs(dir.File("kept.csv"))));
         Assert.Contains("user_id", error.Message, StringComparison.Ordinal);
         Assert.Equal(["records.csv"], dir.FileNames());

@@ -1,12 +1,12 @@
 using System.Buffers;
 using System.Text;
-using ConsentFilter.Records;
+using ConsentFilter.Decisions;
 
-namespace ConsentFilter.Decisions;
+namespace ConsentFilter.Records;
 
-/// <summary>Applies <see cref="ConsentPolicy"/> to every subject of a parsed line: author first, then co-subjects in order.</summary>
+/// <summary>The JSON Lines adapter's side of the decision: hands a parsed line's ids and region to <see cref="RecordDecision"/>.</summary>
 /// <remarks>One per worker: it owns scratch buffers for decoding escaped ids, so it is not thread-safe.</remarks>
-internal sealed class RecordDecider(ConsentPolicy policy)
+internal sealed class JsonRecordDecider(ConsentPolicy policy)
 {
     private byte[] _idScratch = new byte[256];
     private char[] _regionScratch = new char[64];
@@ -34,23 +34,8 @@ internal sealed class RecordDecider(ConsentPolicy policy)
         _hasRegion = !fields.Region.IsAbsent;
         RegionMatch? recordRegion = fields.Region.IsAbsent ? null : ResolveRegion(line, fields.Region);
 
-        var author = Decide(line, fields.UserId, recordRegion);
-        if (!author.IsAllowed)
-        {
-            return new RecordVerdict(author.Reason, 0, author.Region);
-        }
-
-        var subjects = fields.Subjects;
-        for (var i = 0; i < subjects.Count; i++)
-        {
-            var verdict = Decide(line, subjects[i], recordRegion);
-            if (!verdict.IsAllowed)
-            {
-                return new RecordVerdict(verdict.Reason, i + 1, verdict.Region);
-            }
-        }
-
-        return new RecordVerdict(DropReason.None, 0, author.Region);
+        var subjects = new JsonSubjects(this, line, fields.Subjects);
+        return RecordDecision.Decide(policy, IdBytes(line, fields.UserId), recordRegion, ref subjects);
     }
 
     /// <summary>The exact bytes of a user id value: raw digits for an integer, decoded content for a string.</summary>
@@ -70,9 +55,6 @@ internal sealed class RecordDecider(ConsentPolicy policy)
         var n = JsonStringDecoder.Decode(raw, _idScratch);
         return _idScratch.AsSpan(0, n);
     }
-
-    private SubjectVerdict Decide(ReadOnlySpan<byte> line, JsonValueRef id, RegionMatch? recordRegion) =>
-        policy.Decide(IdBytes(line, id), recordRegion);
 
     private RegionMatch ResolveRegion(ReadOnlySpan<byte> line, JsonValueRef region)
     {
@@ -108,4 +90,13 @@ internal sealed class RecordDecider(ConsentPolicy policy)
         return status == OperationStatus.Done ? written : -1;
     }
 
+    /// <summary>The co-subjects of a parsed line; each id is decoded when read (into the decider's scratch).</summary>
+    private readonly ref struct JsonSubjects(JsonRecordDecider decider, ReadOnlySpan<byte> line, List<JsonValueRef> subjects) : ISubjectIds
+    {
+        private readonly ReadOnlySpan<byte> _line = line;
+
+        public int Count => subjects.Count;
+
+        public ReadOnlySpan<byte> this[int index] => decider.IdBytes(_line, subjects[index]);
+    }
 }
