@@ -170,7 +170,7 @@ internal sealed class LineSplitter
         {
             var innerLines = 0;
             var lf = _csvSeparator is { } separator
-                ? Records.CsvRecordScanner.RecordEnd(span[position..], separator, out innerLines)
+                ? CsvRecordEnd(span[position..], separator, out innerLines)
                 : span[position..].IndexOf((byte)'\n');
             if (lf < 0)
             {
@@ -180,6 +180,30 @@ internal sealed class LineSplitter
             AddLine(batch, position, lf, endsWithLf: true, innerLines);
             position += lf + 1;
         }
+    }
+
+    /// <summary>
+    /// Where a CSV record ends: at its first LF outside quotes, or — when that lies past the maximum length, or is not
+    /// in sight while more than the maximum is — at the first LF after the maximum, so an unclosed quote hides at most
+    /// the maximum length (the cut record is too long and quarantined). The cut does not depend on buffer sizes.
+    /// </summary>
+    private int CsvRecordEnd(ReadOnlySpan<byte> data, byte separator, out int innerLines)
+    {
+        var end = Records.CsvRecordScanner.RecordEnd(data, separator, out innerLines);
+        if (end <= _maxLineLength + 1 && (end >= 0 || data.Length <= _maxLineLength + 1))
+        {
+            return end;
+        }
+
+        var from = _maxLineLength + 1;
+        var cut = data[from..].IndexOf((byte)'\n');
+        if (cut < 0)
+        {
+            return -1;
+        }
+
+        innerLines = data[..(from + cut)].Count((byte)'\n');
+        return from + cut;
     }
 
     private void AddLine(LineBatch batch, int offset, int length, bool endsWithLf, int innerLines = 0)
