@@ -14,7 +14,7 @@ internal static class StreamCommand
     public static Command Create(TextWriter stdout, TextWriter stderr)
     {
         var nats = Nats();
-        var input = new Option<string>("--input") { Description = "Input stream and its one filter subject (a wildcard is fine).", Required = true, HelpName = "STREAM/SUBJECT" };
+        var input = new Option<string>("--input") { Description = "Input stream and its one filter subject (a wildcard is fine; quote it in a shell: 'RECORDS/records.>').", Required = true, HelpName = "STREAM/SUBJECT" };
         var output = new Option<string>("--output") { Description = "Subject kept records are published to (captured by a stream with a duplicate window).", Required = true, HelpName = "SUBJECT" };
         var bucket = new Option<string>("--consent-kv") { Description = "Key-value bucket holding the consent rows (snapshot publish).", Required = true, HelpName = "BUCKET" };
         var jurisdictions = CommonOptions.Jurisdictions();
@@ -29,7 +29,7 @@ internal static class StreamCommand
         };
         var baseMargin = new Option<string?>("--base-margin") { Description = "For a base compiled from a CSV: read the bucket's changes from this long before its as-of time (default 5m).", HelpName = "DURATION" };
         var maxBaseAge = new Option<string?>("--max-base-age") { Description = "Refuse a --consent-base older than this (e.g. 36h, 7d).", HelpName = "AGE" };
-        var command = new Command("stream", "Filter records arriving on a NATS JetStream stream until Ctrl+C or SIGTERM; prints the counts on exit.\n\nExamples:\n  consentfilter stream --nats nats://127.0.0.1:4222 --input RECORDS/records.> --output kept --consent-kv consent\n  consentfilter stream --nats nats://127.0.0.1:4222 --input RECORDS/records.> --output kept --consent-kv consent --consent-base consent.snap")
+        var command = new Command("stream", "Filter records arriving on a NATS JetStream stream until Ctrl+C or SIGTERM; prints the counts on exit.\n\nExamples:\n  consentfilter stream --nats nats://127.0.0.1:4222 --input 'RECORDS/records.>' --output kept --consent-kv consent\n  consentfilter stream --nats nats://127.0.0.1:4222 --input 'RECORDS/records.>' --output kept --consent-kv consent --consent-base consent.snap")
         {
             nats, input, output, bucket, jurisdictions, purpose, subjectFields, quarantine, durable, consentBase, baseMargin, maxBaseAge,
         };

@@ -21,7 +21,7 @@ public sealed class StreamCounts
     /// <summary>Records decided and acked (blank messages excluded).</summary>
     public long Records => Interlocked.Read(ref _records);
 
-    /// <summary>Records published to the output subject.</summary>
+    /// <summary>Records decided kept and acked, including those whose publish the output stream discarded as a duplicate (<see cref="Duplicates"/>).</summary>
     public long Kept => Interlocked.Read(ref _kept);
 
     /// <summary>Records dropped, all reasons.</summary>
@@ -33,7 +33,8 @@ public sealed class StreamCounts
     /// <summary>Blank messages: acked, not counted as records (as blank lines in files).</summary>
     public long Blank => Interlocked.Read(ref _blank);
 
-    /// <summary>Publishes the output stream reported as duplicates (a record republished after a redelivery).</summary>
+    /// <summary>Kept records whose publish the output stream reported as a duplicate (republished after a redelivery); included in <see cref="Kept"/>.</summary>
+    /// <remarks>Quarantine publishes reported as duplicates are counted in <see cref="Quarantined"/> only.</remarks>
     public long Duplicates => Interlocked.Read(ref _duplicates);
 
     /// <summary>Records dropped for <paramref name="reason"/>.</summary>

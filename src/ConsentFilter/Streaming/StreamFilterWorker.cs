@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -18,8 +17,10 @@ namespace ConsentFilter.Streaming;
 /// </summary>
 /// <remarks>
 /// Any number of workers share one durable pull consumer. A kept record is published with message id
-/// <c>&lt;stream&gt;:&lt;sequence&gt;</c> of its input, so the output stream's duplicate window drops a republish after a
-/// crash; the input is acked only after that publish is acked (at-least-once in, exactly-once out within the window).
+/// <c>&lt;stream&gt;:&lt;created&gt;:&lt;sequence&gt;</c> of its input (<c>created</c>: the input stream's creation time in
+/// nanoseconds since the Unix epoch), so the output stream's duplicate window drops a republish after a crash but never
+/// a record of a recreated input stream whose sequences restarted; the input is acked only after that publish is acked
+/// (at-least-once in, exactly-once out within the window).
 /// When the policy's snapshot is a <see cref="KvConsentSnapshot"/> or a <see cref="KvOverlaySnapshot"/>, nothing is
 /// consumed before it has loaded.
 /// </remarks>
@@ -85,6 +86,10 @@ public sealed class StreamFilterWorker
         await EnsureConsumerAsync(_connection, _options, cancellationToken).ConfigureAwait(false);
         var js = _connection.CreateJetStreamContext();
         var consumer = await js.GetConsumerAsync(_options.InputStream, _options.Durable, cancellationToken).ConfigureAwait(false);
+        // Read after the consumer exists: a consumer dies with its stream, so whatever it delivers comes from this stream
+        // or, should the stream and a same-named consumer be recreated while this worker runs, from a later one, which
+        // InputStreamIdentity.VerifyAsync catches before a duplicate it could have caused is acked.
+        var input = await InputStreamIdentity.ReadAsync(js, _options.InputStream, cancellationToken).ConfigureAwait(false);
         var fields = new LineFields(new FieldPaths(_options.UserField, _options.RegionField, _options.IdField, [.. _options.SubjectFields], _options.MaxSubjects));
         var decider = new JsonRecordDecider(_policy);
         // Short pulls with frequent heartbeats: a pull request lost while the server restarts is noticed (two missed
@@ -104,7 +109,7 @@ public sealed class StreamFilterWorker
         {
             await foreach (var msg in consumer.ConsumeAsync<byte[]>(opts: consumeOpts, cancellationToken: stop.Token).ConfigureAwait(false))
             {
-                await inFlight.Writer.WriteAsync(Handle(js, msg, fields, decider, stop.Token), stop.Token).ConfigureAwait(false);
+                await inFlight.Writer.WriteAsync(Handle(js, input, msg, fields, decider, stop.Token), stop.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -130,7 +135,7 @@ public sealed class StreamFilterWorker
             {
                 await foreach (var pending in reader.ReadAllAsync(token).ConfigureAwait(false))
                 {
-                    await CompleteAsync(pending, token).ConfigureAwait(false);
+                    await CompleteAsync(input, pending, token).ConfigureAwait(false);
                 }
             }
             catch
@@ -142,46 +147,47 @@ public sealed class StreamFilterWorker
         }
     }
 
-    private Pending Handle(INatsJSContext js, INatsJSMsg<byte[]> msg, LineFields fields, JsonRecordDecider decider, CancellationToken cancellationToken)
+    private Pending Handle(INatsJSContext js, InputStreamIdentity input, INatsJSMsg<byte[]> msg, LineFields fields, JsonRecordDecider decider, CancellationToken cancellationToken)
     {
         var metadata = msg.Metadata ?? throw new InvalidOperationException($"message on '{msg.Subject}' has no JetStream metadata");
+        var arrival = input.Received();
         var sequence = metadata.Sequence.Stream;
-        var msgId = string.Create(CultureInfo.InvariantCulture, $"{metadata.Stream}:{sequence}");
+        var msgId = input.MessageId(sequence);
         var body = msg.Data ?? [];
         var line = StripLineEnding(body);
 
         if (line.Length > _options.MaxLineLength)
         {
-            return Quarantine(js, msg, metadata.Stream, sequence, msgId, body, MalformedKind.LineTooLong, cancellationToken);
+            return Quarantine(js, msg, arrival, metadata.Stream, sequence, msgId, body, MalformedKind.LineTooLong, cancellationToken);
         }
 
         if (line.IndexOfAnyExcept(" \t\r\n"u8) < 0)
         {
-            return new Pending(msg, Outcome.Blank, default, default, Task.FromResult<PubAckResponse?>(null));
+            return new Pending(msg, arrival, Outcome.Blank, default, default, Task.FromResult<PubAckResponse?>(null));
         }
 
         var malformed = JsonLineParser.Parse(line, fields);
         if (malformed != MalformedKind.None)
         {
-            return Quarantine(js, msg, metadata.Stream, sequence, msgId, body, malformed, cancellationToken);
+            return Quarantine(js, msg, arrival, metadata.Stream, sequence, msgId, body, malformed, cancellationToken);
         }
 
         var verdict = decider.Decide(line, fields);
         if (!verdict.IsKept)
         {
-            return new Pending(msg, Outcome.Dropped, verdict.Reason, default, Task.FromResult<PubAckResponse?>(null));
+            return new Pending(msg, arrival, Outcome.Dropped, verdict.Reason, default, Task.FromResult<PubAckResponse?>(null));
         }
 
         // The kept record exactly as received, without a line ending: the message framing replaces the LF.
         var output = line.Length == body.Length ? body : line.ToArray();
-        return new Pending(msg, Outcome.Kept, default, default, PublishAsync(js, _options.OutputSubject, output, msgId, cancellationToken));
+        return new Pending(msg, arrival, Outcome.Kept, default, default, PublishAsync(js, _options.OutputSubject, output, msgId, cancellationToken));
     }
 
-    private Pending Quarantine(INatsJSContext js, INatsJSMsg<byte[]> msg, string stream, ulong sequence, string msgId, byte[] body, MalformedKind kind, CancellationToken cancellationToken)
+    private Pending Quarantine(INatsJSContext js, INatsJSMsg<byte[]> msg, long arrival, string stream, ulong sequence, string msgId, byte[] body, MalformedKind kind, CancellationToken cancellationToken)
     {
         if (_options.QuarantineSubject is not { } subject)
         {
-            return new Pending(msg, Outcome.Quarantined, default, kind, Task.FromResult<PubAckResponse?>(null));
+            return new Pending(msg, arrival, Outcome.Quarantined, default, kind, Task.FromResult<PubAckResponse?>(null));
         }
 
         var buffer = new ArrayBufferWriter<byte>(body.Length + 96);
@@ -208,7 +214,7 @@ public sealed class StreamFilterWorker
             json.WriteEndObject();
         }
 
-        return new Pending(msg, Outcome.Quarantined, default, kind, PublishAsync(js, subject, buffer.WrittenSpan.ToArray(), msgId, cancellationToken));
+        return new Pending(msg, arrival, Outcome.Quarantined, default, kind, PublishAsync(js, subject, buffer.WrittenSpan.ToArray(), msgId, cancellationToken));
     }
 
     private static async Task<PubAckResponse?> PublishAsync(INatsJSContext js, string subject, byte[] data, string msgId, CancellationToken cancellationToken)
@@ -226,10 +232,17 @@ public sealed class StreamFilterWorker
         return ack;
     }
 
-    private async Task CompleteAsync(Pending pending, CancellationToken cancellationToken)
+    private async Task CompleteAsync(InputStreamIdentity input, Pending pending, CancellationToken cancellationToken)
     {
         // The publish must be acked before the input is: a failed publish throws here and the input stays unacked.
         var ack = await pending.Publish.ConfigureAwait(false);
+        if (ack?.Duplicate == true)
+        {
+            // A duplicate is a republish of this very input, unless the input stream was recreated since the worker read
+            // its creation time: then it may be a new record with a reused id, discarded. Fail-closed: stop unacked.
+            await input.VerifyAsync(pending.Arrival, pending.Message.Metadata!.Value.Sequence.Stream, cancellationToken).ConfigureAwait(false);
+        }
+
         await pending.Message.AckAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         switch (pending.Outcome)
         {
@@ -271,5 +284,5 @@ public sealed class StreamFilterWorker
         Quarantined,
     }
 
-    private readonly record struct Pending(INatsJSMsg<byte[]> Message, Outcome Outcome, DropReason Reason, MalformedKind Error, Task<PubAckResponse?> Publish);
+    private readonly record struct Pending(INatsJSMsg<byte[]> Message, long Arrival, Outcome Outcome, DropReason Reason, MalformedKind Error, Task<PubAckResponse?> Publish);
 }

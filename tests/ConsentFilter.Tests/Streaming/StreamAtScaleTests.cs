@@ -126,7 +126,7 @@ public sealed class StreamAtScaleTests(NatsServer server, ITestOutputHelper outp
         var leaked = 0;
         foreach (var (msgId, body) in await ReadOutputAsync(admin, names.OutputStream))
         {
-            var sequence = ulong.Parse(msgId[(msgId.IndexOf(':', StringComparison.Ordinal) + 1)..], CultureInfo.InvariantCulture);
+            var sequence = ulong.Parse(msgId[(msgId.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);
             if (body.Contains("\"alice\"", StringComparison.Ordinal) && sequence > appliedAtSequence)
             {
                 leaked++;

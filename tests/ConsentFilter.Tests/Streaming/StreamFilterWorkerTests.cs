@@ -195,6 +195,77 @@ public sealed class StreamFilterWorkerTests(NatsServer server, ITestOutputHelper
     }
 
     [NatsFact]
+    public async Task RunAsync_InputStreamRecreatedWithinDuplicateWindow_NewRecordWithReusedSequenceIsPublished()
+    {
+        await using var nats = await ConnectAsync();
+        var names = await SetUpAsync(nats, "recreate");
+        await PutAsync(nats, names.Bucket, "alice", "granted");
+        await using var snapshot = KvConsentSnapshot.Start(nats, names.Bucket, s_purposes);
+        var options = names.Options();
+        options.AckWait = TimeSpan.FromSeconds(1);
+        var js = nats.CreateJetStreamContext();
+        const string recordA = """{"id":"A","user_id":"alice"}""";
+        const string recordB = """{"id":"B","user_id":"alice"}""";
+
+        var first = new StreamFilterWorker(nats, Policy(snapshot), options);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var run1 = first.RunAsync(cts.Token);
+        Assert.Equal(1UL, (await js.PublishAsync(names.InputSubject, Encoding.UTF8.GetBytes(recordA), cancellationToken: cts.Token)).Seq);
+        await WaitUntilAsync(() => first.Counts.Kept == 1, cts.Token);
+
+        // Deleted and recreated (its consumer dies with it): sequences restart, the output stream's 2 min window still holds A's id.
+        await js.DeleteStreamAsync(names.InputStream, cts.Token);
+        await js.CreateStreamAsync(new StreamConfig(names.InputStream, [$"in.{names.Name}.>"]), cts.Token);
+        Assert.Equal(1UL, (await js.PublishAsync(names.InputSubject, Encoding.UTF8.GetBytes(recordB), cancellationToken: cts.Token)).Seq);
+
+        // The first worker stops (its consumer was deleted) or, should it still pull, refuses to ack B on a duplicate;
+        // a worker started now, as a supervisor would, reads the new stream's creation time.
+        var second = new StreamFilterWorker(nats, Policy(snapshot), options);
+        var run2 = second.RunAsync(cts.Token);
+        await WaitUntilAsync(() => first.Counts.Records + second.Counts.Records == 2 || run2.IsCompleted, cts.Token);
+        await cts.CancelAsync();
+        await run2;
+        try
+        {
+            await run1;
+        }
+        catch (Exception e) when (e is NatsJSException or InvalidOperationException)
+        {
+            output.WriteLine($"first worker stopped: {e.Message}");
+        }
+
+        Assert.Equal([recordA, recordB], await ReadStreamAsync(nats, names.OutputStream));
+        Assert.Equal(0, first.Counts.Duplicates + second.Counts.Duplicates);
+        Assert.Equal(2, first.Counts.Kept + second.Counts.Kept);
+    }
+
+    [NatsFact]
+    public async Task InputStreamIdentity_SameStreamReadTwice_SameIdRecreated_NewIdAndVerifyThrows()
+    {
+        await using var nats = await ConnectAsync();
+        var names = await SetUpAsync(nats, "identity", createBucket: false);
+        var js = nats.CreateJetStreamContext();
+        var before = await InputStreamIdentity.ReadAsync(js, names.InputStream, CancellationToken.None);
+        var again = await InputStreamIdentity.ReadAsync(js, names.InputStream, CancellationToken.None);
+        Assert.Equal(before.MessageId(7), again.MessageId(7));
+        Assert.StartsWith($"{names.InputStream}:", before.MessageId(7), StringComparison.Ordinal);
+        Assert.EndsWith(":7", before.MessageId(7), StringComparison.Ordinal);
+        await before.VerifyAsync(before.Received(), 7, CancellationToken.None);
+
+        await js.DeleteStreamAsync(names.InputStream);
+        var deleted = await Assert.ThrowsAsync<InvalidOperationException>(async () => await before.VerifyAsync(before.Received(), 8, CancellationToken.None));
+        Assert.Contains("deleted", deleted.Message, StringComparison.Ordinal);
+
+        await Task.Delay(5);
+        await js.CreateStreamAsync(new StreamConfig(names.InputStream, [$"in.{names.Name}.>"]));
+        var after = await InputStreamIdentity.ReadAsync(js, names.InputStream, CancellationToken.None);
+        Assert.NotEqual(before.MessageId(7), after.MessageId(7));
+        var recreated = await Assert.ThrowsAsync<InvalidOperationException>(async () => await again.VerifyAsync(again.Received(), 7, CancellationToken.None));
+        Assert.Contains("recreated", recreated.Message, StringComparison.Ordinal);
+        await after.VerifyAsync(after.Received(), 7, CancellationToken.None);
+    }
+
+    [NatsFact]
     public async Task RunAsync_TwoWorkersOnOneDurable_EachRecordDecidedOnce()
     {
         await using var nats = await ConnectAsync();
