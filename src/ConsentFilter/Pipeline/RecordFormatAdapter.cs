@@ -35,6 +35,39 @@ internal abstract class RecordFormatAdapter
 
     /// <summary>Creates the sink that writes kept records to <paramref name="output"/>.</summary>
     internal abstract IRecordSink CreateSink(Stream output, RunFormatState run);
+
+    /// <summary>Counts the records of a file of this format (for <c>verify</c>: a kept output holds exactly the manifest's count).</summary>
+    /// <remarks>Text formats count the entries their reader finds, neither blank nor a header, so a CSV row with quoted line breaks counts once.</remarks>
+    internal virtual async ValueTask<long> CountRecordsAsync(RecordInput input, CancellationToken cancellationToken)
+    {
+        var reader = await OpenReaderAsync(input, 0, new RunFormatState(new ConsentFilterOptions()), cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            long records = 0;
+            while (await reader.ReadBatchAsync(cancellationToken).ConfigureAwait(false) is { } batch)
+            {
+                try
+                {
+                    var lines = (LineBatch)batch;
+                    for (var i = 0; i < lines.Count; i++)
+                    {
+                        var entry = lines.Lines[i];
+                        if ((entry.Flags & LineFlags.Header) == 0
+                            && ((entry.Flags & LineFlags.TooLong) != 0 || lines.Content(entry).IndexOfAnyExcept(" \t\r\n"u8) >= 0))
+                        {
+                            records++;
+                        }
+                    }
+                }
+                finally
+                {
+                    batch.Release();
+                }
+            }
+
+            return records;
+        }
+    }
 }
 
 /// <summary>Turns one input into batches, in order.</summary>

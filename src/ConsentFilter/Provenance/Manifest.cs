@@ -172,24 +172,17 @@ public static class Manifest
             }
         }
 
-        return manifest["output"]?["records"]?.GetValue<long>() is long records && records != CountLines(output)
+        return manifest["output"]?["records"]?.GetValue<long>() is long records && records != CountRecords(output)
             ? $"{output}: record count does not match the manifest's {records}"
             : null;
     }
 
-    private static long CountLines(string output)
+    /// <summary>The records of a kept output, counted by its format's reader (a CSV output's header is no record).</summary>
+    private static long CountRecords(string output)
     {
-        using var file = File.OpenRead(output);
-        using var plain = IO.Compression.OpenRead(file, output);
-        var buffer = new byte[1 << 16];
-        long lines = 0;
-        int n;
-        while ((n = plain.Read(buffer)) > 0)
-        {
-            lines += buffer.AsSpan(0, n).Count((byte)'\n');
-        }
-
-        return lines;
+        var input = Pipeline.RecordInput.FromFile(output);
+        var format = Pipeline.RecordFormats.ForRun([input], explicitFormat: null);
+        return format.CountRecordsAsync(input, CancellationToken.None).AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>Lowercase hex SHA-256 of a file's bytes.</summary>

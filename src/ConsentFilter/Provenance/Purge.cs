@@ -48,11 +48,11 @@ public static class Purge
         {
             cancellationToken.ThrowIfCancellationRequested();
             report.Checked++;
-            if (Pipeline.RecordFormats.FromPath(output) != Pipeline.RecordFormat.JsonLines)
+            if (Pipeline.RecordFormats.Detect(output) is var format && !Pipeline.RecordFormats.IsAvailable(format))
             {
-                // Purge re-filters JSON Lines; reading a CSV or Parquet output as JSON Lines would empty it.
+                // Purge re-filters the output in its own format; without that format's adapter it cannot be read.
                 report.Skipped.Add(output);
-                report.Warnings.Add($"{output}: only JSON Lines outputs can be purged; not changed");
+                report.Warnings.Add($"{output}: {Pipeline.RecordFormats.Name(format)} outputs need their adapter package to be purged; not changed");
                 continue;
             }
 

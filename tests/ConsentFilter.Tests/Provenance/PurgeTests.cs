@@ -155,17 +155,17 @@ public sealed class PurgeTests : IDisposable
     }
 
     [Fact]
-    public async Task Purge_CsvOutput_IsSkippedNotEmptied()
+    public async Task Purge_CsvOutputWithoutManifest_RefilteredAsCsvNotEmptied()
     {
         var csv = Path.Combine(_temp, "kept.csv");
-        await File.WriteAllTextAsync(csv, "user_id,text\nu0002,hi\n");
-        var before = await File.ReadAllBytesAsync(csv);
+        var consent = Path.Combine(_temp, "consent.csv");
+        await File.WriteAllTextAsync(consent, "user_id,region,ai_training\nu1,US,granted\nu2,US,denied\n");
+        await File.WriteAllTextAsync(csv, "user_id,text\nu1,\"hi,\nthere\"\nu2,bye\n");
 
-        var purge = await Purge.RunAsync([csv], Path.Combine(_root, "samples", "consent.csv"), null, null);
+        var purge = await Purge.RunAsync([csv], consent, null, null);
 
-        Assert.Equal([csv], purge.Skipped);
-        Assert.False(purge.ToJson()["complete"]!.GetValue<bool>());
-        Assert.Equal(before, await File.ReadAllBytesAsync(csv));
+        Assert.Empty(purge.Skipped);
+        Assert.Equal("user_id,text\nu1,\"hi,\nthere\"\n", await File.ReadAllTextAsync(csv));
     }
 
     [Fact]
