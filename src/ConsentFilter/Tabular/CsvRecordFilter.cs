@@ -130,6 +130,7 @@ public sealed class CsvRecordFilter
         }
 
         run.PerInput[input].Bytes = checkedStream.BytesRead;
+        run.Contents[input] = InputContent.Of(source);
         run.ReportProgress(input, bytesBefore + checkedStream.BytesRead);
         return firstHeader;
     }
