@@ -55,7 +55,10 @@ public static class Compression
 
         if (path.EndsWith(".zst", StringComparison.OrdinalIgnoreCase))
         {
-            return new ZstdSharp.CompressionStream(stream, level: 3, leaveOpen: true);
+            // With a content checksum, as the zstd tool writes by default, so a later read of this output is checked end to end.
+            var zstd = new ZstdSharp.CompressionStream(stream, level: 3, leaveOpen: true);
+            zstd.SetParameter(ZstdSharp.Unsafe.ZSTD_cParameter.ZSTD_c_checksumFlag, 1);
+            return zstd;
         }
 
         return stream;

@@ -40,6 +40,7 @@ public sealed class CompressionTests : IDisposable
         Assert.Equal(20_000, report.Totals.Records);
         Assert.Equal(plain.Totals.Kept, report.Totals.Kept);
         Assert.Equal(File.ReadAllBytes(Path.Combine(_temp, "plain.jsonl")), ReadDecompressed(Path.Combine(_temp, "out" + outputExtension)));
+        Assert.Equal(inputExtension != ".jsonl", report.Inputs[0].Checksummed);
     }
 
     [Fact]
