@@ -14,7 +14,7 @@ internal static class FilterCommand
     {
         var records = new Option<string[]>("--records")
         {
-            Description = "Record files: JSON Lines, .csv or .parquet by extension, .gz/.zst decompressed (several allowed, one format per run, globs like shards/*.jsonl.zst; - is standard input, JSON Lines).",
+            Description = "Record files: JSON Lines, .csv or .parquet by extension, gzip/zstd decompressed, recognised by content (a .gz/.zst name must match it) (several allowed, one format per run, globs like shards/*.jsonl.zst; - is standard input, JSON Lines).",
             Required = true,
             AllowMultipleArgumentsPerToken = true,
             HelpName = "PATH",

@@ -49,7 +49,8 @@ internal sealed class TerminalProgress : IProgress<FilterProgress>, IDisposable
 
             _last = now;
             var seconds = Math.Max(now.TotalSeconds, 1e-3);
-            var eta = _totalBytes is > 0 && value.BytesRead > 0
+            // No ETA once more bytes were read than the files hold: an input compressed under a plain name.
+            var eta = _totalBytes is > 0 && value.BytesRead > 0 && value.BytesRead <= _totalBytes
                 ? TimeSpan.FromSeconds(seconds * (_totalBytes.Value - value.BytesRead) / value.BytesRead)
                 : (TimeSpan?)null;
             var line = string.Create(CultureInfo.InvariantCulture,

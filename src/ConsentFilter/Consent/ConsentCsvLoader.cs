@@ -13,6 +13,9 @@ internal static class ConsentCsvLoader
         try
         {
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            Span<byte> head = stackalloc byte[IO.Compression.PeekLength];
+            IO.Compression.ThrowIfCompressed(head[..file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)], path, "consent file");
+            file.Position = 0;
             return Load(file, path, purposes, asOf);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -1,35 +1,45 @@
 using System.IO.Compression;
-using System.Runtime.ExceptionServices;
-using ICSharpCode.SharpZipLib.GZip;
 
 namespace ConsentFilter.IO;
 
-/// <summary>Compression chosen by file extension: <c>.gz</c> and <c>.zst</c>, with truncation detected on input.</summary>
+/// <summary>
+/// Compression of record files: <c>.gz</c> and <c>.zst</c>, recognised on input by their magic bytes as well as by name,
+/// read to their end with truncation, corruption and trailing bytes detected.
+/// </summary>
 /// <remarks>
-/// .NET's <see cref="GZipStream"/> returns partial data without error for a cut file, so gzip input is read with
-/// SharpZipLib, which checks every member's CRC-32 and size trailer and reads concatenated members. Output uses the
-/// runtime's native gzip. Zstandard uses ZstdSharp, whose decompression stream fails on a frame that ends early (tested).
+/// Input is decoded by <see cref="GzipReadStream"/> and <see cref="ZstdReadStream"/>, which see every byte of the file, so a
+/// cut file, a bad checksum or bytes after the last member or frame fail the read with the file and the byte offset
+/// (docs/reliability.md, "Compressed inputs"). Output uses the runtime's native gzip and ZstdSharp.
 /// </remarks>
 public static class Compression
 {
-    /// <summary>Wraps <paramref name="stream"/> to decompress according to <paramref name="path"/>'s extension.</summary>
+    /// <summary>How many leading bytes <see cref="OpenRead"/> looks at.</summary>
+    internal const int PeekLength = 4;
+
+    /// <summary>
+    /// Wraps <paramref name="stream"/> to decompress it when its content starts with the gzip or zstd magic bytes, whatever
+    /// <paramref name="path"/> is called; plain content is returned as it is (after a one-time peek).
+    /// </summary>
+    /// <exception cref="InvalidDataException">
+    /// <paramref name="path"/> ends in <c>.gz</c> or <c>.zst</c> but the content does not start with that format's magic
+    /// bytes (an empty file included). Reading the returned stream throws it too for a truncated or corrupt stream, or
+    /// for bytes after the last gzip member or zstd frame.
+    /// </exception>
     public static Stream OpenRead(Stream stream, string path)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(path);
-        if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
-        {
-            var source = new SourceReadStream(stream);
-            return new CheckedReadStream(new GZipInputStream(source) { IsStreamOwner = true }, path, source);
-        }
+        Span<byte> head = stackalloc byte[PeekLength];
+        var count = stream.ReadAtLeast(head, PeekLength, throwOnEndOfStream: false);
+        return Wrap(stream, head[..count], path);
+    }
 
-        if (path.EndsWith(".zst", StringComparison.OrdinalIgnoreCase))
-        {
-            var source = new SourceReadStream(stream);
-            return new CheckedReadStream(new ZstdSharp.DecompressionStream(source, leaveOpen: false), path, source);
-        }
-
-        return stream;
+    /// <summary>As <see cref="OpenRead"/>, peeking asynchronously (standard input or a pipe may not have its first bytes yet).</summary>
+    internal static async ValueTask<Stream> OpenReadAsync(Stream stream, string path, CancellationToken cancellationToken)
+    {
+        var head = new byte[PeekLength];
+        var count = await stream.ReadAtLeastAsync(head, PeekLength, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        return Wrap(stream, head.AsSpan(0, count), path);
     }
 
     /// <summary>Wraps <paramref name="stream"/> to compress according to <paramref name="path"/>'s extension.</summary>
@@ -45,37 +55,150 @@ public static class Compression
 
         if (path.EndsWith(".zst", StringComparison.OrdinalIgnoreCase))
         {
-            return new ZstdSharp.CompressionStream(stream, level: 3, leaveOpen: true);
+            // With a content checksum, as the zstd tool writes by default, so a later read of this output is checked end to end.
+            var zstd = new ZstdSharp.CompressionStream(stream, level: 3, leaveOpen: true);
+            zstd.SetParameter(ZstdSharp.Unsafe.ZSTD_cParameter.ZSTD_c_checksumFlag, 1);
+            return zstd;
         }
 
         return stream;
     }
+
+    /// <summary>The compression a file's first bytes announce: gzip (<c>1f 8b</c>), zstd (<c>28 b5 2f fd</c>, or a skippable frame), or none.</summary>
+    internal static CompressionFormat Detect(ReadOnlySpan<byte> head)
+    {
+        if (head is [0x1f, 0x8b, ..])
+        {
+            return CompressionFormat.Gzip;
+        }
+
+        if (head.Length >= 4)
+        {
+            var magic = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(head);
+            if (magic == ZstdReadStream.FrameMagic || (magic & ZstdReadStream.SkippableMask) == ZstdReadStream.SkippableMagic)
+            {
+                return CompressionFormat.Zstd;
+            }
+        }
+
+        return CompressionFormat.None;
+    }
+
+    /// <summary>The compression <paramref name="path"/>'s extension names.</summary>
+    internal static CompressionFormat FromName(string path) =>
+        path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? CompressionFormat.Gzip
+        : path.EndsWith(".zst", StringComparison.OrdinalIgnoreCase) ? CompressionFormat.Zstd
+        : CompressionFormat.None;
+
+    /// <summary>Fails when a consent or jurisdiction file is compressed, by its first bytes or its name: those are read as plain CSV only.</summary>
+    /// <exception cref="DataFileException">The file is compressed.</exception>
+    internal static void ThrowIfCompressed(ReadOnlySpan<byte> head, string path, string what)
+    {
+        var format = Detect(head);
+        if (format == CompressionFormat.None)
+        {
+            format = FromName(path);
+        }
+
+        if (format != CompressionFormat.None)
+        {
+            throw new DataFileException(path, 0, 0, $"the {what} is {Name(format)}-compressed (by its {(Detect(head) == format ? "content" : "name")}); a {what} is read as plain CSV only: decompress it first");
+        }
+    }
+
+    /// <summary>The name used in reports and messages: <c>none</c>, <c>gzip</c> or <c>zstd</c>.</summary>
+    internal static string Name(CompressionFormat format) => format switch
+    {
+        CompressionFormat.Gzip => "gzip",
+        CompressionFormat.Zstd => "zstd",
+        _ => "none",
+    };
+
+    private static Stream Wrap(Stream stream, ReadOnlySpan<byte> head, string path)
+    {
+        var byContent = Detect(head);
+        var byName = FromName(path);
+        if (byName != CompressionFormat.None && byContent != byName)
+        {
+            var magic = byName == CompressionFormat.Gzip ? "1f 8b" : "28 b5 2f fd";
+            var found = head.IsEmpty ? "the file is empty" : $"it starts with {Convert.ToHexString(head).ToLowerInvariant()}";
+            throw new InvalidDataException(
+                $"{path}: the name says {Name(byName)} but the content does not start with the {Name(byName)} magic bytes {magic} ({found}); rename the file if it is not compressed");
+        }
+
+        if (byContent == CompressionFormat.None)
+        {
+            return Unpeek(stream, head);
+        }
+
+        // The decoders read the peeked bytes again: rewind, or replay them in front of a stream that cannot seek.
+        var source = Unpeek(stream, head);
+        return byContent == CompressionFormat.Gzip ? new GzipReadStream(source, path) : new ZstdReadStream(source, path);
+    }
+
+    private static Stream Unpeek(Stream stream, ReadOnlySpan<byte> head)
+    {
+        if (head.IsEmpty)
+        {
+            return stream;
+        }
+
+        if (stream.CanSeek)
+        {
+            stream.Seek(-head.Length, SeekOrigin.Current);
+            return stream;
+        }
+
+        return new PrefixedReadStream(head.ToArray(), stream);
+    }
 }
 
-/// <summary>Turns a decompressor's own exceptions into one clear <see cref="InvalidDataException"/> naming the file.</summary>
-/// <remarks>
-/// A failure of the underlying file (a disk error, permission denied, cancellation) is rethrown as it was, not reported
-/// as corrupt data: <paramref name="source"/> remembers it, whatever the decompressor wrapped it in.
-/// </remarks>
-internal sealed class CheckedReadStream(Stream inner, string path, SourceReadStream source) : Internal.ReadOnlyStream
+/// <summary>A compression format of record files.</summary>
+internal enum CompressionFormat
 {
+    /// <summary>Plain bytes.</summary>
+    None,
+
+    /// <summary>gzip (RFC 1952), one or more members.</summary>
+    Gzip,
+
+    /// <summary>Zstandard (RFC 8878), one or more frames.</summary>
+    Zstd,
+}
+
+/// <summary>Replays bytes already read from a stream that cannot seek, then reads on from that stream.</summary>
+/// <remarks>One branch per read call, not per byte: the price of peeking at standard input or a hashing stream.</remarks>
+internal sealed class PrefixedReadStream(byte[] prefix, Stream inner) : Internal.ReadOnlyStream
+{
+    private int _prefixPos;
+
     public override int Read(Span<byte> buffer)
     {
-        try
+        if (_prefixPos < prefix.Length && !buffer.IsEmpty)
         {
-            return inner.Read(buffer);
+            return TakePrefix(buffer);
         }
-        catch (Exception e) when (e is not (OperationCanceledException or InvalidDataException or OutOfMemoryException))
-        {
-            source.ThrowIfFailed();
-            throw new InvalidDataException($"{path}: corrupt or truncated compressed input ({e.Message})", e);
-        }
+
+        return inner.Read(buffer);
     }
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        return ValueTask.FromResult(Read(buffer.Span));
+        if (_prefixPos < prefix.Length && !buffer.IsEmpty)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            return ValueTask.FromResult(TakePrefix(buffer.Span));
+        }
+
+        return inner.ReadAsync(buffer, cancellationToken);
+    }
+
+    private int TakePrefix(Span<byte> buffer)
+    {
+        var n = Math.Min(buffer.Length, prefix.Length - _prefixPos);
+        prefix.AsSpan(_prefixPos, n).CopyTo(buffer);
+        _prefixPos += n;
+        return n;
     }
 
     protected override void Dispose(bool disposing)
@@ -87,49 +210,10 @@ internal sealed class CheckedReadStream(Stream inner, string path, SourceReadStr
 
         base.Dispose(disposing);
     }
-}
 
-/// <summary>The compressed file under a decompressor: remembers the file's own read failure so it is not mistaken for corruption.</summary>
-internal sealed class SourceReadStream(Stream inner) : Internal.ReadOnlyStream
-{
-    private ExceptionDispatchInfo? _failure;
-
-    /// <summary>Rethrows the file's own failure, if a read of it failed.</summary>
-    internal void ThrowIfFailed() => _failure?.Throw();
-
-    public override int Read(Span<byte> buffer)
+    public override async ValueTask DisposeAsync()
     {
-        try
-        {
-            return inner.Read(buffer);
-        }
-        catch (Exception e)
-        {
-            _failure = ExceptionDispatchInfo.Capture(e);
-            throw;
-        }
-    }
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            _failure = ExceptionDispatchInfo.Capture(e);
-            throw;
-        }
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-
-        base.Dispose(disposing);
+        await inner.DisposeAsync().ConfigureAwait(false);
+        await base.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -1,30 +1,53 @@
 namespace ConsentFilter.IO;
 
-/// <summary>Opens record inputs by name: <c>-</c> is standard input; <c>.gz</c> and <c>.zst</c> are decompressed with truncation detected.</summary>
+/// <summary>
+/// Opens record inputs by name: <c>-</c> is standard input; gzip and zstd content (by magic bytes, or a <c>.gz</c> or
+/// <c>.zst</c> name that must then match the content) is decompressed and read to its end.
+/// </summary>
 internal static class RecordFiles
 {
     internal const string StandardStream = "-";
 
     internal static Stream OpenRead(string path) => OpenRead(path, PhysicalFileSystem.Instance);
 
-    /// <summary>Opens a record file, feeding its bytes as stored (before decompression) into <paramref name="hash"/>.</summary>
-    internal static Stream OpenRead(string path, IFileSystem fileSystem, System.Security.Cryptography.IncrementalHash hash)
+    internal static Stream OpenRead(string path, IFileSystem fileSystem)
     {
-        if (path == StandardStream)
+        var raw = OpenRaw(path, fileSystem, null);
+        try
         {
-            return OpenRead(path, fileSystem);
+            return Compression.OpenRead(raw, path);
         }
-
-        return Compression.OpenRead(new Internal.HashingReadStream(fileSystem.OpenRead(path), hash), path);
+        catch
+        {
+            raw.Dispose();
+            throw;
+        }
     }
 
-    internal static Stream OpenRead(string path, IFileSystem fileSystem)
+    /// <summary>Opens a record file; with <paramref name="hash"/>, its bytes as stored (before decompression) are hashed as they are read.</summary>
+    internal static async ValueTask<Stream> OpenReadAsync(
+        string path, IFileSystem fileSystem, System.Security.Cryptography.IncrementalHash? hash, CancellationToken cancellationToken)
+    {
+        var raw = OpenRaw(path, fileSystem, hash);
+        try
+        {
+            return await Compression.OpenReadAsync(raw, path, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await raw.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static Stream OpenRaw(string path, IFileSystem fileSystem, System.Security.Cryptography.IncrementalHash? hash)
     {
         if (path == StandardStream)
         {
             return new NonClosingStream(Console.OpenStandardInput(1 << 16));
         }
 
-        return Compression.OpenRead(fileSystem.OpenRead(path), path);
+        var file = fileSystem.OpenRead(path);
+        return hash is null ? file : new Internal.HashingReadStream(file, hash);
     }
 }

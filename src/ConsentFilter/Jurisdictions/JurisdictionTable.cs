@@ -103,6 +103,7 @@ public sealed class JurisdictionTable
             throw new DataFileException(path, 0, 0, $"cannot read jurisdiction table: {e.Message}", e);
         }
 
+        IO.Compression.ThrowIfCompressed(bytes.AsSpan(0, Math.Min(bytes.Length, IO.Compression.PeekLength)), path, "jurisdiction table");
         return Load(bytes, path, isBuiltIn: false, asOf);
     }
 

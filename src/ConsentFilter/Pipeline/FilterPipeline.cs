@@ -39,6 +39,9 @@ internal sealed class FilterPipeline
     /// <summary>The run's output summary, when a <see cref="Provenance.UserSummaryHasher"/> was given.</summary>
     internal Provenance.OutputSummary? Summary { get; private set; }
 
+    /// <summary>How each input was stored (compression, checksums), known once it was read to its end.</summary>
+    internal InputContent[] Contents { get; private set; } = [];
+
     internal async Task<RunCounts[]> RunAsync(
         IReadOnlyList<RecordInput> inputs,
         Stream kept,
@@ -49,6 +52,7 @@ internal sealed class FilterPipeline
         CancellationToken cancellationToken)
     {
         Summary = userSummary is null ? null : new Provenance.OutputSummary();
+        Contents = new InputContent[inputs.Count];
         var perInput = new RunCounts[inputs.Count];
         for (var i = 0; i < perInput.Length; i++)
         {
@@ -108,6 +112,7 @@ internal sealed class FilterPipeline
                         await work.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
                     }
 
+                    Contents[index] = reader.Content;
                 }
             }
         }

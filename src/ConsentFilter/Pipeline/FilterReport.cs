@@ -20,6 +20,7 @@ public sealed class FilterReport
         ConsentFilterOptions options,
         IReadOnlyList<RecordInput> inputs,
         RunCounts[] perInput,
+        InputContent[] contents,
         DateTimeOffset startedAt,
         TimeSpan elapsed)
     {
@@ -34,7 +35,11 @@ public sealed class FilterReport
         for (var i = 0; i < inputs.Count; i++)
         {
             Totals.Add(perInput[i]);
-            files.Add(new InputReport(inputs[i].Name, perInput[i]));
+            files.Add(new InputReport(inputs[i].Name, perInput[i])
+            {
+                Compression = IO.Compression.Name(contents[i].Compression),
+                Checksummed = contents[i].Checksummed,
+            });
         }
 
         Inputs = files;
@@ -127,6 +132,8 @@ public sealed class FilterReport
             json.WriteNumber("dropped", input.Counts.DroppedTotal);
             json.WriteNumber("quarantined", input.Counts.QuarantinedTotal);
             json.WriteNumber("blank_lines", input.Counts.BlankLines);
+            json.WriteString("compression", input.Compression);
+            json.WriteBoolean("checksummed", input.Checksummed);
             json.WriteEndObject();
         }
 
@@ -190,4 +197,23 @@ public sealed class FilterReport
 /// <summary>Counts for one input.</summary>
 /// <param name="Path">The input's name as given.</param>
 /// <param name="Counts">What happened to its records.</param>
-public sealed record InputReport(string Path, RunCounts Counts);
+public sealed record InputReport(string Path, RunCounts Counts)
+{
+    /// <summary>How the input was stored: <c>none</c>, <c>gzip</c> or <c>zstd</c> (told by its content, not its name).</summary>
+    /// <value>The default is <c>none</c>.</value>
+    public string Compression { get; init; } = "none";
+
+    /// <summary>Whether all of the input's content was covered by checksums that matched: true for gzip (CRC-32 per member) and for zstd when every frame has a content checksum.</summary>
+    /// <value>The default is false (plain input, or zstd frames without checksums).</value>
+    public bool Checksummed { get; init; }
+}
+
+/// <summary>How one input was stored, as its reader found it.</summary>
+/// <param name="Compression">The compression its content had.</param>
+/// <param name="Checksummed">Whether every byte of it was covered by a checksum that matched.</param>
+internal readonly record struct InputContent(IO.CompressionFormat Compression, bool Checksummed)
+{
+    /// <summary>What a stream read to its end says about its input (an input given as a stream is plain).</summary>
+    internal static InputContent Of(Stream stream) =>
+        stream is IO.DecompressingStream decompressing ? new(decompressing.Format, decompressing.Checksummed) : default;
+}

@@ -159,7 +159,7 @@ public sealed class RecordFilter : IDisposable
             await outputs.Quarantine.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var report = new FilterReport(Policy, _options, inputs, perInput, started, clock.Elapsed) { Summary = pipeline.Summary };
+        var report = new FilterReport(Policy, _options, inputs, perInput, pipeline.Contents, started, clock.Elapsed) { Summary = pipeline.Summary };
         if (!report.IsConserved)
         {
             throw new InvalidOperationException("internal error: report counts do not add up; nothing is committed");
@@ -175,7 +175,7 @@ public sealed class RecordFilter : IDisposable
     }
 
     /// <summary>A report of a run over no input (a task of a sharded run that was assigned no file).</summary>
-    public FilterReport CreateEmptyReport() => new(Policy, _options, [], [], DateTimeOffset.UtcNow, TimeSpan.Zero);
+    public FilterReport CreateEmptyReport() => new(Policy, _options, [], [], [], DateTimeOffset.UtcNow, TimeSpan.Zero);
 
     /// <summary>Filters files into files, committing every output atomically only when the whole run succeeded.</summary>
     /// <remarks>

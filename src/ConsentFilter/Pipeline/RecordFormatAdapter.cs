@@ -75,6 +75,9 @@ internal interface IRecordReader : IAsyncDisposable
 {
     /// <summary>The next batch, or null at the end of the input.</summary>
     ValueTask<RecordBatch?> ReadBatchAsync(CancellationToken cancellationToken);
+
+    /// <summary>How the input was stored (compression, checksums); complete once it was read to its end.</summary>
+    InputContent Content { get; }
 }
 
 /// <summary>Decides every record of a batch (one per worker; not thread-safe).</summary>

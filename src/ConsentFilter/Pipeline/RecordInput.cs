@@ -29,17 +29,17 @@ public sealed class RecordInput
     /// <summary>Opens the stream; the pipeline disposes it.</summary>
     public ValueTask<Stream> OpenAsync(CancellationToken cancellationToken = default) => _open(cancellationToken);
 
-    /// <summary>A file, decompressed on the fly when its name ends in <c>.gz</c>; <c>-</c> means standard input.</summary>
+    /// <summary>A file, decompressed on the fly when it is gzip or zstd (by content or name); <c>-</c> means standard input.</summary>
     public static RecordInput FromFile(string path) => FromFile(path, IO.PhysicalFileSystem.Instance);
 
     /// <summary>A file whose stored bytes are hashed as they are read (for the manifest).</summary>
     internal static RecordInput FromFile(string path, IO.IFileSystem fileSystem, System.Security.Cryptography.IncrementalHash hash) =>
-        new(path, _ => ValueTask.FromResult(IO.RecordFiles.OpenRead(path, fileSystem, hash))) { Path = path, FileSystem = fileSystem, ContentHash = hash };
+        new(path, cancellationToken => IO.RecordFiles.OpenReadAsync(path, fileSystem, hash, cancellationToken)) { Path = path, FileSystem = fileSystem, ContentHash = hash };
 
     internal static RecordInput FromFile(string path, IO.IFileSystem fileSystem)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return new RecordInput(path, _ => ValueTask.FromResult(IO.RecordFiles.OpenRead(path, fileSystem))) { Path = path, FileSystem = fileSystem };
+        return new RecordInput(path, cancellationToken => IO.RecordFiles.OpenReadAsync(path, fileSystem, null, cancellationToken)) { Path = path, FileSystem = fileSystem };
     }
 
     /// <summary>An already open stream (not decompressed); the pipeline disposes it unless <paramref name="leaveOpen"/>.</summary>

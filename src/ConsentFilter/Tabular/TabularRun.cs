@@ -48,6 +48,7 @@ internal sealed class TabularRun
         _hashKey = options.UserIdHashKey is null ? null : Encoding.UTF8.GetBytes(options.UserIdHashKey);
         _json = new Utf8JsonWriter(_audit, s_jsonOptions);
         PerInput = new RunCounts[inputNames.Count];
+        Contents = new InputContent[inputNames.Count];
         for (var i = 0; i < PerInput.Length; i++)
         {
             PerInput[i] = new RunCounts();
@@ -55,6 +56,9 @@ internal sealed class TabularRun
     }
 
     internal RunCounts[] PerInput { get; }
+
+    /// <summary>How each input was stored; the reading loop sets it once an input was read to its end.</summary>
+    internal InputContent[] Contents { get; }
 
     /// <summary>Decides one row and accounts for it; true when it is kept.</summary>
     /// <param name="input">Index of the input.</param>
@@ -106,7 +110,7 @@ internal sealed class TabularRun
     /// <summary>The report of a finished run; throws when the counts do not add up (nothing may then be committed).</summary>
     internal FilterReport Report(IReadOnlyList<string> inputPaths)
     {
-        var report = new FilterReport(_policy, _options, [.. inputPaths.Select(RecordInput.FromFile)], PerInput, _started, _clock.Elapsed);
+        var report = new FilterReport(_policy, _options, [.. inputPaths.Select(RecordInput.FromFile)], PerInput, Contents, _started, _clock.Elapsed);
         if (!report.IsConserved)
         {
             throw new InvalidOperationException("internal error: report counts do not add up; nothing is committed");

@@ -22,13 +22,19 @@ public static class CliProcess
     public static string CliDll { get; } = FindCliDll();
 
     /// <summary>Runs <c>dotnet ConsentFilter.Cli.dll args</c> in <paramref name="workingDirectory"/> and waits for it.</summary>
-    public static Task<CliResult> RunAsync(string workingDirectory, params string[] args) => RunAsync(workingDirectory, args, stdin: null);
+    public static Task<CliResult> RunAsync(string workingDirectory, params string[] args) => RunAsync(workingDirectory, args, (string?)null);
 
     /// <summary>Runs the CLI with <paramref name="stdin"/> (UTF-8) as its standard input.</summary>
     public static Task<CliResult> RunAsync(string workingDirectory, string[] args, string? stdin) => RunAsync(workingDirectory, args, stdin, environment: null);
 
     /// <summary>Runs the CLI with extra <paramref name="environment"/> variables (set after the inherited ones are cleaned).</summary>
-    public static async Task<CliResult> RunAsync(string workingDirectory, string[] args, string? stdin, IReadOnlyDictionary<string, string>? environment)
+    public static Task<CliResult> RunAsync(string workingDirectory, string[] args, string? stdin, IReadOnlyDictionary<string, string>? environment) =>
+        RunAsync(workingDirectory, args, stdin is null ? null : Encoding.UTF8.GetBytes(stdin), environment);
+
+    /// <summary>Runs the CLI with <paramref name="stdin"/> as its standard input, byte for byte.</summary>
+    public static Task<CliResult> RunAsync(string workingDirectory, string[] args, byte[] stdin) => RunAsync(workingDirectory, args, stdin, environment: null);
+
+    private static async Task<CliResult> RunAsync(string workingDirectory, string[] args, byte[]? stdin, IReadOnlyDictionary<string, string>? environment)
     {
         var start = StartInfo(workingDirectory, args);
         start.RedirectStandardInput = true;
@@ -47,7 +53,7 @@ public static class CliProcess
         var stderr = process.StandardError.ReadToEndAsync();
         if (stdin is not null)
         {
-            await process.StandardInput.BaseStream.WriteAsync(Encoding.UTF8.GetBytes(stdin));
+            await process.StandardInput.BaseStream.WriteAsync(stdin);
         }
 
         process.StandardInput.Close();

@@ -6,6 +6,8 @@ internal class TextRecordReader(Stream stream, LineSplitter splitter) : IRecordR
     public virtual async ValueTask<RecordBatch?> ReadBatchAsync(CancellationToken cancellationToken) =>
         await splitter.ReadBatchAsync(cancellationToken).ConfigureAwait(false);
 
+    public InputContent Content => InputContent.Of(stream);
+
     public ValueTask DisposeAsync() => stream.DisposeAsync();
 }
 
