@@ -13,7 +13,7 @@ internal static class SubjectListDecider
     /// <param name="policy">The policy whose table resolves the code.</param>
     /// <param name="region">The region text as found (any case, untrimmed), or null when absent.</param>
     internal static RegionMatch? ResolveRegion(ConsentPolicy policy, string? region) =>
-        region is null ? null : policy.ResolveRegion(RegionCode.Normalize(region));
+        region is null ? null : policy.ResolveRegion(region);
 
     /// <summary>Decides a record from its author's id bytes, its resolved region and its co-subjects' id bytes.</summary>
     internal static RecordVerdict Decide(ConsentPolicy policy, ReadOnlySpan<byte> author, RegionMatch? recordRegion, IReadOnlyList<byte[]> coSubjects)
