@@ -51,10 +51,11 @@ public sealed class ConsentPolicy
     /// <summary>The snapshot used.</summary>
     public IConsentSnapshot Snapshot => _snapshot;
 
-    /// <summary>Resolves a record's region (already trimmed and upper-cased) against the table.</summary>
-    public RegionMatch ResolveRegion(ReadOnlySpan<char> normalizedRegion)
+    /// <summary>Resolves a record's region as found (any case, untrimmed) against the table.</summary>
+    /// <remarks><c>us-ca</c> resolves like <c>US-CA</c>; a region that is not plain ASCII resolves to the most restrictive of its readings (SPEC 2.1).</remarks>
+    public RegionMatch ResolveRegion(ReadOnlySpan<char> region)
     {
-        var regime = Jurisdictions.Resolve(normalizedRegion, out var code);
+        var regime = Jurisdictions.Resolve(region, out var code);
         return new RegionMatch(regime, code);
     }
 
@@ -74,8 +75,8 @@ public sealed class ConsentPolicy
         if (recordRegion is not null)
         {
             var normalized = RegionCode.Normalize(recordRegion);
-            region = ResolveRegion(normalized);
-            steps.Add($"record region '{normalized}' → table code '{region.Value.Code}' ({region.Value.Regime.ToName()})");
+            region = ResolveRegion(recordRegion);
+            steps.Add($"record region '{normalized}'{ReadingsNote(normalized)} → table code '{region.Value.Code}' ({region.Value.Regime.ToName()})");
         }
         else
         {
@@ -162,7 +163,7 @@ public sealed class ConsentPolicy
         foreach (var home in homeRegions)
         {
             var regime = Jurisdictions.Resolve(home, out var code);
-            trace?.Add($"3. home region '{home}' → table code '{code}' ({regime.ToName()})");
+            trace?.Add($"3. home region '{home}'{ReadingsNote(home)} → table code '{code}' ({regime.ToName()})");
             if (strictest is null || regime > strictest.Value.Regime)
             {
                 strictest = new RegionMatch(regime, code);
@@ -185,6 +186,9 @@ public sealed class ConsentPolicy
     }
 
     private static string Bool(bool value) => value ? "true" : "false";
+
+    private static string ReadingsNote(string normalizedRegion) =>
+        RegionCode.IsPlain(normalizedRegion) ? string.Empty : " (not plain ASCII: the most restrictive of its readings)";
 }
 
 /// <summary>A decision with every step that led to it, for <c>consentfilter explain</c>.</summary>

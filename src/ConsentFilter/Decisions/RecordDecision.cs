@@ -23,7 +23,7 @@ internal static class RecordDecision
 {
     /// <summary>A raw record region (any case, untrimmed, as found) resolved against the table; null when absent.</summary>
     internal static RegionMatch? ResolveRegion(ConsentPolicy policy, string? region) =>
-        region is null ? null : policy.ResolveRegion(RegionCode.Normalize(region));
+        region is null ? null : policy.ResolveRegion(region);
 
     internal static RecordVerdict Decide<TSubjects>(ConsentPolicy policy, ReadOnlySpan<byte> author, RegionMatch? recordRegion, scoped ref TSubjects subjects)
         where TSubjects : ISubjectIds, allows ref struct

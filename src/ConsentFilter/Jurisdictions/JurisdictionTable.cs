@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Security.Cryptography;
+using System.Text;
 using ConsentFilter.Internal;
 
 namespace ConsentFilter.Jurisdictions;
@@ -7,9 +9,13 @@ namespace ConsentFilter.Jurisdictions;
 public sealed class JurisdictionTable
 {
     private const string BuiltInResourceName = "ConsentFilter.builtin-jurisdictions.csv";
+    private const int StackBufferLength = 64;
 
     private readonly Dictionary<string, Regime> _regimes;
     private readonly Dictionary<string, Regime>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+    /// <summary>One more than the longest code: the most characters of a reading that can take part in a match.</summary>
+    private readonly int _readingCapacity;
 
     private JurisdictionTable(Dictionary<string, Regime> regimes, string sha256, bool isBuiltIn, string source)
     {
@@ -19,6 +25,7 @@ public sealed class JurisdictionTable
         IsBuiltIn = isBuiltIn;
         Source = source;
         DefaultRegime = regimes.TryGetValue(RegionCode.Default, out var d) ? d : Regime.Excluded;
+        _readingCapacity = regimes.Keys.Select(k => k.Length).DefaultIfEmpty(0).Max() + 1;
     }
 
     /// <summary>The date a dated table (one with <c>effective_from</c>) was resolved for; null for an undated table.</summary>
@@ -39,33 +46,113 @@ public sealed class JurisdictionTable
     /// <summary>The codes listed, normalized, with their regime.</summary>
     public IReadOnlyDictionary<string, Regime> Rows => _regimes;
 
-    /// <summary>Resolves the regime of a region code.</summary>
-    /// <param name="normalizedCode">A code already trimmed and upper-cased (<see cref="RegionCode.Normalize(string)"/>).</param>
-    /// <param name="matchedCode">The table code that matched: the code itself, its country, or <c>*</c>.</param>
-    public Regime Resolve(ReadOnlySpan<char> normalizedCode, out string matchedCode)
+    /// <summary>Resolves the regime of a region as found (any case, untrimmed): the one place a region becomes a regime.</summary>
+    /// <remarks>
+    /// A region that, trimmed, holds only ASCII letters, digits and <c>-</c> is upper-cased and looked up: exact code, then
+    /// the country of a subdivision, then <c>*</c>. Any other region resolves to the most restrictive regime among every
+    /// reading of it (SPEC 2.1): upper-cased invariantly, with full Unicode case mapping (<c>ſy</c> → <c>SY</c>), ASCII-folded
+    /// (<c>ＣＮ</c> → <c>CN</c>); each as is, with only its letters, digits and <c>-</c> (<c>CN-\ud800</c> → <c>CN-</c>), and
+    /// with runs of other characters read as <c>-</c>; and <c>*</c>. Allocates nothing.
+    /// </remarks>
+    /// <param name="code">The region, in any case, possibly with surrounding white space.</param>
+    /// <param name="matchedCode">The table code that decided: the code itself, its country, or <c>*</c>.</param>
+    public Regime Resolve(ReadOnlySpan<char> code, out string matchedCode)
     {
-        if (!normalizedCode.IsEmpty)
+        var trimmed = code.Trim();
+        if (!RegionCode.IsPlain(trimmed))
         {
-            if (_lookup.TryGetValue(normalizedCode, out var actualKey, out var regime))
-            {
-                matchedCode = actualKey;
-                return regime;
-            }
+            return ResolveReadings(trimmed, out matchedCode);
+        }
 
-            var country = RegionCode.CountryOf(normalizedCode);
-            if (!country.IsEmpty && _lookup.TryGetValue(country, out actualKey, out regime))
-            {
-                matchedCode = actualKey;
-                return regime;
-            }
+        return trimmed.ContainsAnyInRange('a', 'z')
+            ? ResolveLowerCaseAscii(trimmed, out matchedCode)
+            : Lookup(trimmed, complete: true, out matchedCode);
+    }
+
+    /// <summary>Resolves the regime of a region as found (any case, untrimmed).</summary>
+    public Regime Resolve(string code)
+    {
+        ArgumentNullException.ThrowIfNull(code);
+        return Resolve(code.AsSpan(), out _);
+    }
+
+    /// <summary>Exact code, then the country of a subdivision, then <c>*</c>.</summary>
+    /// <param name="upperCode">An upper-cased reading, or its first <see cref="_readingCapacity"/> characters.</param>
+    /// <param name="complete">False when <paramref name="upperCode"/> is only the start of a longer reading (no exact match then).</param>
+    /// <param name="matchedCode">The table code that matched, or <c>*</c>.</param>
+    private Regime Lookup(ReadOnlySpan<char> upperCode, bool complete, out string matchedCode)
+    {
+        if (complete && _lookup.TryGetValue(upperCode, out var actualKey, out var regime))
+        {
+            matchedCode = actualKey;
+            return regime;
+        }
+
+        var country = RegionCode.CountryOf(upperCode);
+        if (!country.IsEmpty && _lookup.TryGetValue(country, out actualKey, out regime))
+        {
+            matchedCode = actualKey;
+            return regime;
         }
 
         matchedCode = RegionCode.Default;
         return DefaultRegime;
     }
 
-    /// <summary>Resolves the regime of a region code (normalizing it first).</summary>
-    public Regime Resolve(string code) => Resolve(RegionCode.Normalize(code), out _);
+    private Regime ResolveLowerCaseAscii(ReadOnlySpan<char> trimmed, out string matchedCode)
+    {
+        // Only the first _readingCapacity characters can take part in a match (no code is longer), so that many suffice.
+        var n = Math.Min(trimmed.Length, _readingCapacity);
+        char[]? rented = null;
+        Span<char> buffer = n <= StackBufferLength ? stackalloc char[StackBufferLength] : (rented = ArrayPool<char>.Shared.Rent(n));
+        Ascii.ToUpper(trimmed[..n], buffer, out _);
+        var regime = Lookup(buffer[..n], complete: n == trimmed.Length, out matchedCode);
+        if (rented is not null)
+        {
+            ArrayPool<char>.Shared.Return(rented);
+        }
+
+        return regime;
+    }
+
+    private Regime ResolveReadings(ReadOnlySpan<char> trimmed, out string matchedCode)
+    {
+        char[]? rented = null;
+        Span<char> buffer = _readingCapacity <= StackBufferLength
+            ? stackalloc char[StackBufferLength]
+            : (rented = ArrayPool<char>.Shared.Rent(_readingCapacity));
+        buffer = buffer[.._readingCapacity];
+
+        // Reading (d), `*`, last: of equally strict readings the first names the code.
+        Regime? strictest = null;
+        matchedCode = RegionCode.Default;
+        foreach (var casing in RegionReadings.Casings)
+        {
+            foreach (var shape in RegionReadings.Shapes)
+            {
+                var n = RegionReadings.Write(trimmed, casing, shape, buffer, out var complete);
+                var regime = Lookup(buffer[..n], complete, out var code);
+                if (strictest is null || regime > strictest.Value)
+                {
+                    strictest = regime;
+                    matchedCode = code;
+                }
+            }
+        }
+
+        if (DefaultRegime > strictest!.Value)
+        {
+            strictest = DefaultRegime;
+            matchedCode = RegionCode.Default;
+        }
+
+        if (rented is not null)
+        {
+            ArrayPool<char>.Shared.Return(rented);
+        }
+
+        return strictest.Value;
+    }
 
     /// <summary>The table shipped with the library: a conservative starting point, not legal advice.</summary>
     public static JurisdictionTable BuiltIn => s_builtIn.Value;

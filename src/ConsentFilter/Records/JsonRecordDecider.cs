@@ -13,7 +13,6 @@ internal sealed class JsonRecordDecider(ConsentPolicy policy)
 
     private int _normalizedRegionStart;
     private int _normalizedRegionLength;
-    private bool _regionIsText = true;
     private bool _hasRegion;
 
     internal ConsentPolicy Policy => policy;
@@ -22,15 +21,12 @@ internal sealed class JsonRecordDecider(ConsentPolicy policy)
     /// The last decided record's region as the manifest summary keys it: empty when the record had none, else <c>=</c>
     /// followed by the trimmed, upper-cased region (so an empty region, which resolves to <c>*</c>, differs from none).
     /// </summary>
-    /// <remarks>A region that is not text (an escaped lone surrogate) reads as <c>=*</c>, the code it resolved to.</remarks>
-    internal ReadOnlySpan<char> SummaryRegion => !_hasRegion ? []
-        : _regionIsText ? _regionScratch.AsSpan(_normalizedRegionStart - 1, _normalizedRegionLength + 1)
-        : "=*";
+    /// <remarks>An escaped lone surrogate reads as U+FFFD here, as it does when the region is resolved, so both agree.</remarks>
+    internal ReadOnlySpan<char> SummaryRegion => !_hasRegion ? [] : _regionScratch.AsSpan(_normalizedRegionStart - 1, _normalizedRegionLength + 1);
 
     internal RecordVerdict Decide(ReadOnlySpan<byte> line, LineFields fields)
     {
         _normalizedRegionLength = 0;
-        _regionIsText = true;
         _hasRegion = !fields.Region.IsAbsent;
         RegionMatch? recordRegion = fields.Region.IsAbsent ? null : ResolveRegion(line, fields.Region);
 
@@ -58,7 +54,8 @@ internal sealed class JsonRecordDecider(ConsentPolicy policy)
 
     private RegionMatch ResolveRegion(ReadOnlySpan<byte> line, JsonValueRef region)
     {
-        // Region escapes are JSON UTF-16 escapes; decode to text. A lone surrogate is not text and resolves to `*`.
+        // Region escapes are JSON UTF-16 escapes; decode to text. A lone surrogate is not text: it is read as U+FFFD,
+        // so the characters around it still count (SPEC 2.1: `CN-\ud800` reaches CN).
         var utf8 = IdBytes(line, region);
         var maxChars = Encoding.UTF8.GetMaxCharCount(utf8.Length);
         if (_regionScratch.Length < (maxChars * 2) + 1)
@@ -66,13 +63,7 @@ internal sealed class JsonRecordDecider(ConsentPolicy policy)
             _regionScratch = new char[(maxChars * 2) + 1];
         }
 
-        var chars = DecodeStrict(utf8, _regionScratch.AsSpan(0, maxChars));
-        if (chars < 0)
-        {
-            _regionIsText = false;
-            // Not text, so no code and no country can be read from it: fail closed to the default row.
-            return policy.ResolveRegion([]);
-        }
+        var chars = Decode(utf8, _regionScratch.AsSpan(0, maxChars));
 
         // Layout: [decoded text | '=' | normalized text]; the '=' prefix serves SummaryRegion.
         _regionScratch[maxChars] = '=';
@@ -83,11 +74,11 @@ internal sealed class JsonRecordDecider(ConsentPolicy policy)
         return policy.ResolveRegion(normalized[..n]);
     }
 
-    /// <summary>Decodes a region's bytes; -1 when they are not text (an escaped lone surrogate).</summary>
-    private static int DecodeStrict(ReadOnlySpan<byte> utf8, Span<char> destination)
+    /// <summary>Decodes a region's bytes, each byte of an escaped lone surrogate (generalized UTF-8) read as U+FFFD.</summary>
+    private static int Decode(ReadOnlySpan<byte> utf8, Span<char> destination)
     {
-        var status = System.Text.Unicode.Utf8.ToUtf16(utf8, destination, out _, out var written, replaceInvalidSequences: false);
-        return status == OperationStatus.Done ? written : -1;
+        var status = System.Text.Unicode.Utf8.ToUtf16(utf8, destination, out _, out var written, replaceInvalidSequences: true);
+        return status == OperationStatus.Done ? written : throw new InvalidOperationException("region scratch too small");
     }
 
     /// <summary>The co-subjects of a parsed line; each id is decoded when read (into the decider's scratch).</summary>

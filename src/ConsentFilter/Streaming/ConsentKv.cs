@@ -125,8 +125,9 @@ public static partial class ConsentKv
             consent = new UserConsent(packed, gpc, minor, [.. regions]);
             return true;
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
+            // InvalidOperationException: a string that is not text (an escaped lone surrogate) cannot be read.
             return false;
         }
     }
