@@ -181,12 +181,14 @@ public sealed class RecordFilter : IDisposable
     /// point leaves every final path as it was before the run (docs/reliability.md). An output named <c>-</c> is
     /// standard output and cannot be withheld: a failed run's exit code must be checked.
     /// </remarks>
+    /// <exception cref="PathConflictException">An output is an input (records, consent, jurisdictions) or another output; nothing was read or written.</exception>
     public async Task<FilterReport> RunToFilesAsync(IReadOnlyList<string> inputPaths, FilterFileOutputs outputs, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputPaths);
         ArgumentNullException.ThrowIfNull(outputs);
         var fileSystem = FileSystem;
         var manifest = _options.WriteManifest && outputs.Output != IO.RecordFiles.StandardStream;
+        FileRunPaths.Check(Policy, inputPaths, outputs, manifest);
         using var outputHash = manifest ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         var inputHashes = inputPaths.Select(_ => manifest ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null).ToArray();
         try

@@ -44,6 +44,7 @@ public sealed class CsvRecordFilter
     {
         ArgumentNullException.ThrowIfNull(inputPaths);
         ArgumentNullException.ThrowIfNull(outputs);
+        FileRunPaths.Check(_policy, inputPaths, outputs, manifest: false);
         await using var kept = OutputFile.Open(outputs.Output, PhysicalFileSystem.Instance);
         await using var rejections = outputs.Rejections is null ? null : OutputFile.Open(outputs.Rejections, PhysicalFileSystem.Instance);
         await using var quarantine = outputs.Quarantine is null ? null : OutputFile.Open(outputs.Quarantine, PhysicalFileSystem.Instance);
