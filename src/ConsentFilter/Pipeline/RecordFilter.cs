@@ -140,6 +140,12 @@ public sealed class RecordFilter : IDisposable
         {
             perInput = await pipeline.RunAsync(inputs, outputs.Kept, outputs.Rejections, outputs.Quarantine, key, userSummary, cancellationToken).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Asked for, not a failure: a warning, so alerting on errors does not page for a pre-empted job.
+            Log.RunCancelled(Logger);
+            throw;
+        }
         catch (Exception e)
         {
             Log.RunFailed(Logger, e.GetType().Name, e.Message);
