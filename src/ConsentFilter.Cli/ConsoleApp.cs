@@ -8,7 +8,11 @@ namespace ConsentFilter.Cli;
 public static class ConsoleApp
 {
     /// <summary>Runs the tool with <paramref name="args"/>; returns the exit code.</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default) =>
+        RunAsync(args, stdout, stderr, cancellationToken, cancelledBy: static () => null);
+
+    /// <summary>Runs the tool; <paramref name="cancelledBy"/> names what cancelled <paramref name="cancellationToken"/> (a signal) for the message.</summary>
+    internal static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken, Func<string?> cancelledBy)
     {
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
@@ -32,12 +36,19 @@ public static class ConsoleApp
 
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, cancellationToken)
+            // Signals are the caller's (ShutdownSignals): System.CommandLine's own handler would return 143 after two
+            // seconds while the run still holds its temporary files.
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null }, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (Exception e)
         {
             var (code, message) = Describe(e, cancellationToken);
+            if (e is OperationCanceledException && cancellationToken.IsCancellationRequested && cancelledBy() is { } signal)
+            {
+                message = $"stopped by {signal}; nothing was committed";
+            }
+
             await stderr.WriteLineAsync($"consentfilter: error: {OneLine(message)}").ConfigureAwait(false);
             return code;
         }
@@ -47,6 +58,7 @@ public static class ConsoleApp
     internal static (int Code, string Message) Describe(Exception e, CancellationToken cancellationToken) => e switch
     {
         DataFileException d => (ExitCodes.UsageError, d.Message),
+        PathConflictException p => (ExitCodes.UsageError, p.Message),
         OptionsValidationException o => (ExitCodes.UsageError, "invalid options: " + string.Join(" ", o.Failures)),
         UsageException u => (ExitCodes.UsageError, u.Message),
         OperationCanceledException when cancellationToken.IsCancellationRequested => (ExitCodes.RuntimeFailure, "cancelled; nothing was committed"),

@@ -66,7 +66,6 @@ internal static class FilterCommand
                 RecordFormat = CommonOptions.ParseRecordFormat(parse.GetValue(format)),
                 MaxDegreeOfParallelism = parse.GetValue(threads),
                 MaxSnapshotAge = ParseAge(parse.GetValue(maxSnapshotAge)),
-                UserIdHashKey = ReadHashKey(parse.GetValue(hashKeyFile)),
             };
             foreach (var field in parse.GetValue(subjectFields) ?? [])
             {
@@ -83,6 +82,8 @@ internal static class FilterCommand
                 throw new UsageException(e.Message);
             }
 
+            // Before anything is read: no output may be an input or another output, however the paths are spelt.
+            var read = RunPaths.Inputs(inputs, parse.GetValue(consent)!, parse.GetValue(jurisdictions), parse.GetValue(hashKeyFile));
             if (parse.GetValue(outDir) is { } directory)
             {
                 if (parse.GetValue(output) is not null)
@@ -90,13 +91,20 @@ internal static class FilterCommand
                     throw new UsageException("--out and --out-dir cannot be used together");
                 }
 
+                var task = ResolveShard(parse.GetValue(shard), parse.GetValue(shardCount));
+                RunPaths.RequireRecordFiles(inputs);
+                RunPaths.CheckSharded(read, inputs, directory, task, parse.GetValue(report));
+                options.UserIdHashKey = ReadHashKey(parse.GetValue(hashKeyFile));
                 return await RunShardedAsync(parse.GetValue(consent)!, parse.GetValue(jurisdictions), options, inputs, directory,
-                    ResolveShard(parse.GetValue(shard), parse.GetValue(shardCount)), parse.GetValue(resume), parse.GetValue(report), stdout, cancellationToken).ConfigureAwait(false);
+                    task, parse.GetValue(resume), parse.GetValue(report), stdout, cancellationToken).ConfigureAwait(false);
             }
 
             var outputs = new FilterFileOutputs(parse.GetValue(output) ?? throw new UsageException("--out (or --out-dir) is required"),
                 parse.GetValue(rejected), parse.GetValue(quarantine), parse.GetValue(report));
             CheckPaths(inputs, outputs);
+            RunPaths.CheckFilter(read, outputs, options.WriteManifest);
+            options.UserIdHashKey = ReadHashKey(parse.GetValue(hashKeyFile));
+            RunPaths.HintIfReadingATerminal(inputs, stderr);
 
             using var filter = RecordFilter.Load(parse.GetValue(consent)!, parse.GetValue(jurisdictions), options);
             using var progress = TerminalProgress.CreateIfTerminal(inputs);
@@ -164,14 +172,7 @@ internal static class FilterCommand
 
     private static void CheckPaths(string[] inputs, FilterFileOutputs outputs)
     {
-        foreach (var input in inputs)
-        {
-            if (input != "-" && !File.Exists(input))
-            {
-                throw new UsageException($"{input}: records file not found");
-            }
-        }
-
+        RunPaths.RequireRecordFiles(inputs);
         if (inputs.Count(i => i == "-") > 1)
         {
             throw new UsageException("standard input (-) can be read only once");
@@ -180,20 +181,6 @@ internal static class FilterCommand
         if (new[] { outputs.Output, outputs.Rejections, outputs.Quarantine, outputs.Report }.Count(p => p == "-") > 1)
         {
             throw new UsageException("only one of --out, --rejected, --quarantine and --report can be standard output (-)");
-        }
-
-        var written = new[] { outputs.Output, outputs.Rejections, outputs.Quarantine, outputs.Report }
-            .Where(p => p is not null && p != "-")
-            .Select(p => Path.GetFullPath(p!))
-            .ToList();
-        if (written.Distinct(StringComparer.Ordinal).Count() != written.Count)
-        {
-            throw new UsageException("--out, --rejected, --quarantine and --report must be different files");
-        }
-
-        if (inputs.Where(i => i != "-").Select(Path.GetFullPath).Intersect(written, StringComparer.Ordinal).FirstOrDefault() is { } clash)
-        {
-            throw new UsageException($"{clash}: an output cannot overwrite an input");
         }
     }
 

@@ -1,10 +1,7 @@
 using ConsentFilter.Cli;
 
-using var cancel = new CancellationTokenSource();
-Console.CancelKeyPress += (_, e) =>
-{
-    e.Cancel = true;
-    cancel.Cancel();
-};
-
-return await ConsoleApp.RunAsync(args, Console.Out, Console.Error, cancel.Token).ConfigureAwait(false);
+// Ctrl+C, SIGTERM (Kubernetes, Slurm, timeout) and SIGHUP cancel the run; it cleans up and exits 128 + the signal.
+using var signals = ShutdownSignals.Register(Console.Error);
+var code = await ConsoleApp.RunAsync(args, Console.Out, Console.Error, signals.Token, () => signals.Received is { } s ? ShutdownSignals.NameOf(s) : null)
+    .ConfigureAwait(false);
+return signals.ExitCode(code);

@@ -52,6 +52,10 @@ internal static class ProvenanceCommands
         {
             var paths = ConsentFilter.IO.InputPaths.Expand(parse.GetValue(datasets)!)
                 .Where(p => !p.EndsWith(".manifest.json", StringComparison.Ordinal)).ToList();
+            RunPaths.Check(
+                [.. paths.SelectMany(p => new (string, string?)[] { ("--datasets", p), ("--datasets manifest", Manifest.PathFor(p)) }),
+                    ("--consent", parse.GetValue(consent)), ("--jurisdictions", parse.GetValue(jurisdictions))],
+                ("--report", parse.GetValue(report)));
             var result = await ConsentFilter.Provenance.Purge.RunAsync(paths, parse.GetValue(consent)!, parse.GetValue(jurisdictions), null, cancellationToken).ConfigureAwait(false);
             foreach (var warning in result.Warnings)
             {

@@ -16,6 +16,10 @@ internal static class ReportCommand
         };
         merge.SetAction(async (parse, cancellationToken) =>
         {
+            var reports = Path.Combine(parse.GetValue(directory)!, "_reports");
+            RunPaths.Check(
+                Directory.Exists(reports) ? Directory.GetFiles(reports, "task-*-of-*.json").Select(f => ("a task report", (string?)f)) : [],
+                ("--out", parse.GetValue(output)));
             var (report, missing) = ShardedRun.MergeTasks(parse.GetValue(directory)!);
             if (parse.GetValue(output) is { } path)
             {

@@ -68,6 +68,7 @@ internal static class SnapshotCommand
                     : throw new UsageException($"--as-of: '{text}' is not an ISO 8601 time");
             }
 
+            RunPaths.Check([("--consent", parse.GetValue(consent))], ("--out", parse.GetValue(output)));
             var source = ConsentSnapshot.LoadCsv(parse.GetValue(consent)!, parse.GetValue(purposes)!, asOfTime);
             var summary = CompiledSnapshotBuilder.Build(source, parse.GetValue(output)!);
             await stdout.WriteLineAsync(
@@ -93,6 +94,9 @@ internal static class SnapshotCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var purposeName = parse.GetValue(purpose)!;
+            RunPaths.Check(
+                [("--before", parse.GetValue(before)), ("--after", parse.GetValue(after)), ("--jurisdictions", parse.GetValue(jurisdictions)), ("--hash-key", parse.GetValue(hashKeyFile))],
+                ("--out", parse.GetValue(output)));
             var table = parse.GetValue(jurisdictions) is { } path ? JurisdictionTable.LoadFile(path) : JurisdictionTable.BuiltIn;
             var a = ConsentSnapshot.LoadCsv(parse.GetValue(before)!, [purposeName]);
             var b = ConsentSnapshot.LoadCsv(parse.GetValue(after)!, [purposeName]);

@@ -19,10 +19,16 @@ public static class CompiledSnapshotBuilder
 
     /// <summary>Writes <paramref name="snapshot"/> to <paramref name="path"/> atomically, recording the key-value bucket it was read from.</summary>
     /// <remarks>With a <paramref name="bucketSource"/>, a worker can start from the file and apply only the bucket's later changes.</remarks>
+    /// <exception cref="PathConflictException"><paramref name="path"/> is the consent file the snapshot was loaded from.</exception>
     public static CompiledSnapshotSummary Build(ConsentSnapshot snapshot, string path, SnapshotBucketSource? bucketSource)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (File.Exists(snapshot.Info.Source))
+        {
+            PathIdentity.ThrowIfConflicting([("consent", snapshot.Info.Source)], [("snapshot", path)]);
+        }
+
         var image = Prepare(snapshot, bucketSource);
         using (var file = AtomicFile.Create(path))
         {

@@ -151,7 +151,8 @@ internal static class ConsentCsvLoader
             var userId = Find("user_id");
             if (userId < 0)
             {
-                throw new DataFileException(file, header.LineNumber, 0, "missing required column 'user_id'");
+                throw new DataFileException(file, header.LineNumber, 0, "missing required column 'user_id'"
+                    + SeparatorHint.For(header.Fields, f => f.Any(n => n.Trim().Equals("user_id", StringComparison.OrdinalIgnoreCase)), "header", "consent CSVs"));
             }
 
             var purposeColumns = new int[purposes.Count];

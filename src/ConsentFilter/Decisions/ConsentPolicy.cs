@@ -122,13 +122,14 @@ public sealed class ConsentPolicy
             ApplicableRegime(consent.HomeRegions, recordRegion, trace);
         }
 
-        // Step 4.
+        // Step 4. Each step is traced once, passed or not, so the explanation numbers its steps 1, 2, 3, … in order.
         if (region.Regime == Regime.Excluded)
         {
             trace?.Add("4. regime excluded → dropped: region_excluded");
             return new SubjectVerdict(DropReason.RegionExcluded, region);
         }
 
+        trace?.Add($"4. regime {region.Regime.ToName()}: not excluded");
         var state = consent.States[_purposeIndex];
 
         // Step 5: a denial counts in every regime.
@@ -138,6 +139,8 @@ public sealed class ConsentPolicy
             return new SubjectVerdict(DropReason.OptedOut, region);
         }
 
+        trace?.Add($"5. consent {state.ToName()}: not denied");
+
         // Step 6.
         if (region.Regime == Regime.OptIn && state != ConsentState.Granted)
         {
@@ -145,12 +148,16 @@ public sealed class ConsentPolicy
             return new SubjectVerdict(DropReason.NoOptIn, region);
         }
 
+        trace?.Add(region.Regime == Regime.OptIn ? "6. opt-in regime and consent granted" : $"6. {region.Regime.ToName()} regime: no opt-in needed");
+
         // Step 7: an explicit grant beats the GPC signal.
         if (region.Regime == Regime.OptOut && state == ConsentState.Unset && consent.Gpc)
         {
             trace?.Add("7. opt-out regime, consent unset and GPC signal → dropped: gpc_opt_out");
             return new SubjectVerdict(DropReason.GpcOptOut, region);
         }
+
+        trace?.Add(consent.Gpc ? "7. GPC signal set but not applied (an explicit choice or a regime other than opt-out)" : "7. no GPC signal");
 
         trace?.Add($"8. {region.Regime.ToName()} regime with consent {state.ToName()}{(consent.Gpc ? " (GPC ignored: explicit grant)" : string.Empty)} → allowed");
         return new SubjectVerdict(DropReason.None, region);
@@ -160,10 +167,11 @@ public sealed class ConsentPolicy
     private RegionMatch ApplicableRegime(string[] homeRegions, RegionMatch? recordRegion, List<string>? trace)
     {
         RegionMatch? strictest = null;
+        var homes = trace is null ? null : new List<string>();
         foreach (var home in homeRegions)
         {
             var regime = Jurisdictions.Resolve(home, out var code);
-            trace?.Add($"3. home region '{home}'{ReadingsNote(home)} → table code '{code}' ({regime.ToName()})");
+            homes?.Add($"   home region '{home}'{ReadingsNote(home)} → table code '{code}' ({regime.ToName()})");
             if (strictest is null || regime > strictest.Value.Regime)
             {
                 strictest = new RegionMatch(regime, code);
@@ -180,6 +188,7 @@ public sealed class ConsentPolicy
         {
             var source = strictest is null ? "no region applies → '*'" : "most restrictive of the regions that apply";
             trace.Add($"3. {source}: regime {result.Regime.ToName()} (table code '{result.Code}')");
+            trace.AddRange(homes!);
         }
 
         return result;

@@ -21,7 +21,7 @@ internal sealed class OutputFile : IAsyncDisposable
     {
         if (path == RecordFiles.StandardStream)
         {
-            return new OutputFile(null, new BufferedStream(Console.OpenStandardOutput(), 1 << 20));
+            return new OutputFile(null, new BufferedStream(StandardOutput.Open(), 1 << 20));
         }
 
         var file = AtomicFile.Create(path, fileSystem);

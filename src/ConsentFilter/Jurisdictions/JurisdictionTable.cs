@@ -219,7 +219,8 @@ public sealed class JurisdictionTable
             {
                 throw new DataFileException(displayName, row.LineNumber, 0, dateColumn >= 0
                     ? $"expected 4 fields (code,regime,note,effective_from) but found {row.Fields.Length}"
-                    : $"expected 2 or 3 fields (code,regime[,note]) but found {row.Fields.Length}");
+                    : $"expected 2 or 3 fields (code,regime[,note]) but found {row.Fields.Length}"
+                        + SeparatorHint.For(row.Fields, f => f.Length is >= 2 and <= 4, "line", "jurisdiction tables"));
             }
 
             var code = RegionCode.Normalize(row.Fields[0]);

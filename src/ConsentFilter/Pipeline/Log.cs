@@ -13,4 +13,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "Filter run failed ({ErrorType}): {Message}; nothing is committed")]
     internal static partial void RunFailed(ILogger logger, string errorType, string message);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Warning, Message = "Filter run cancelled; nothing is committed")]
+    internal static partial void RunCancelled(ILogger logger);
 }

@@ -142,6 +142,12 @@ public sealed class RecordFilter : IDisposable
         {
             perInput = await pipeline.RunAsync(inputs, outputs.Kept, outputs.Rejections, outputs.Quarantine, key, userSummary, cancellationToken).ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Asked for, not a failure: a warning, so alerting on errors does not page for a pre-empted job.
+            Log.RunCancelled(Logger);
+            throw;
+        }
         catch (Exception e)
         {
             Log.RunFailed(Logger, e.GetType().Name, e.Message);
@@ -183,6 +189,7 @@ public sealed class RecordFilter : IDisposable
     /// point leaves every final path as it was before the run (docs/reliability.md). An output named <c>-</c> is
     /// standard output and cannot be withheld: a failed run's exit code must be checked.
     /// </remarks>
+    /// <exception cref="PathConflictException">An output is an input (records, consent, jurisdictions) or another output; nothing was read or written.</exception>
     public async Task<FilterReport> RunToFilesAsync(IReadOnlyList<string> inputPaths, FilterFileOutputs outputs, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputPaths);
@@ -202,6 +209,7 @@ public sealed class RecordFilter : IDisposable
         }
 
         var manifest = _options.WriteManifest && outputs.Output != IO.RecordFiles.StandardStream;
+        FileRunPaths.Check(Policy, inputPaths, outputs, manifest);
         using var outputHash = manifest ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         var inputHashes = inputPaths.Select(_ => manifest ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null).ToArray();
         try

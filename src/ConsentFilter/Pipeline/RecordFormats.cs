@@ -59,7 +59,7 @@ public static class RecordFormats
         return null;
     }
 
-    /// <summary>The format of one input: <paramref name="explicitFormat"/> when set, else the file's magic bytes, else its name.</summary>
+    /// <summary>The format of one input: <paramref name="explicitFormat"/> when set, else a regular file's magic bytes, else its name.</summary>
     public static RecordFormat Detect(string path, RecordFormat? explicitFormat = null)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -68,7 +68,8 @@ public static class RecordFormats
             return chosen;
         }
 
-        if (path != IO.RecordFiles.StandardStream && File.Exists(path))
+        // Only a regular file is sniffed: reading the head of a FIFO or device would block or consume records.
+        if (path != IO.RecordFiles.StandardStream && File.Exists(path) && IO.FileStatus.TryGet(path, out var status) && status.Kind == IO.FileKind.Regular)
         {
             Span<byte> head = stackalloc byte[8];
             int read;

@@ -20,6 +20,7 @@ public static class ShardedRun
     /// <param name="resume">Skip files whose completion marker exists (their outputs are already committed).</param>
     /// <param name="cancellationToken">Stops the run; files not finished leave nothing behind.</param>
     /// <exception cref="ArgumentException">Two inputs have the same file name.</exception>
+    /// <exception cref="PathConflictException">A file the run would write is one of its inputs (records, consent, jurisdictions).</exception>
     public static async Task<JsonObject> RunAsync(
         RecordFilter filter, IReadOnlyList<string> inputs, string directory, Shard shard, bool resume, CancellationToken cancellationToken = default)
     {
@@ -31,6 +32,7 @@ public static class ShardedRun
             throw new ArgumentException("with one output per input, every input must be a file with a distinct file name", nameof(inputs));
         }
 
+        PathIdentity.ThrowIfConflicting(FileRunPaths.Inputs(filter.Policy, inputs), OutputPaths(directory, inputs, shard));
         var files = inputs.Select(i => (i, new FileInfo(i).Length)).ToList();
         var mine = ShardAssignment.FilesFor(files, shard);
         var current = EmptyReport(filter);
@@ -72,6 +74,24 @@ public static class ShardedRun
         }
 
         return report;
+    }
+
+    /// <summary>Every file task <paramref name="shard"/> of a run over <paramref name="inputs"/> may write under <paramref name="directory"/>, each with its role.</summary>
+    public static IEnumerable<(string Role, string Path)> OutputPaths(string directory, IReadOnlyList<string> inputs, Shard shard)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(inputs);
+        foreach (var name in inputs.Select(Path.GetFileName).OfType<string>())
+        {
+            yield return ("--out-dir output", Path.Combine(directory, name));
+            yield return ("--out-dir manifest", Provenance.Manifest.PathFor(Path.Combine(directory, name)));
+            yield return ("--out-dir rejections", Path.Combine(directory, "_audit", name + ".rejected.jsonl"));
+            yield return ("--out-dir quarantine", Path.Combine(directory, "_audit", name + ".quarantine.jsonl"));
+            yield return ("--out-dir report", Path.Combine(directory, "_reports", "files", name + ".json"));
+            yield return ("--out-dir marker", Path.Combine(directory, "_done", name + ".done"));
+        }
+
+        yield return ("--out-dir task report", Path.Combine(directory, "_reports", ReportMerger.TaskReportName(shard)));
     }
 
     /// <summary>Merges the task reports of a run directory; incomplete when a task of <c>0..N-1</c> is missing.</summary>

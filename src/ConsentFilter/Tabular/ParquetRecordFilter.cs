@@ -43,6 +43,7 @@ public sealed class ParquetRecordFilter
     {
         ArgumentNullException.ThrowIfNull(inputPaths);
         ArgumentNullException.ThrowIfNull(outputs);
+        FileRunPaths.Check(_policy, inputPaths, outputs, manifest: false);
         if (outputs.Output == RecordFiles.StandardStream || inputPaths.Contains(RecordFiles.StandardStream))
         {
             throw new ArgumentException("Parquet records are read from and written to files, not standard input or output", nameof(outputs));

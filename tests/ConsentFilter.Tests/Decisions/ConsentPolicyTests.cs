@@ -226,9 +226,23 @@ public class ConsentPolicyTests
 
         Assert.Equal("record region 'US' → table code 'US' (opt-out)", steps[0]);
         Assert.Contains(steps, s => s.StartsWith("1. user found: consent granted", StringComparison.Ordinal));
-        Assert.Contains(steps, s => s.StartsWith("3. home region 'DE'", StringComparison.Ordinal));
+        Assert.Contains(steps, s => s.StartsWith("   home region 'DE'", StringComparison.Ordinal));
         Assert.Contains(steps, s => s.StartsWith("2. not a minor", StringComparison.Ordinal));
         Assert.StartsWith("8. opt-in regime with consent granted (GPC ignored: explicit grant)", steps[^1], StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("de_gpc_granted", "US")]
+    [InlineData("de_gpc_granted", null)]
+    [InlineData("ghost", null)]
+    public void Explain_AnyUser_NumbersItsStepsOneByOneInOrder(string user, string? region)
+    {
+        var numbers = s_policy.Explain(user, region).Steps
+            .Where(s => s.Length > 2 && char.IsAsciiDigit(s[0]) && s[1] == '.')
+            .Select(s => s[0] - '0')
+            .ToList();
+
+        Assert.Equal(Enumerable.Range(1, numbers.Count), numbers);
     }
 
     [Fact]

@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using System.Text;
+using ConsentFilter.Tests.Support;
+
+namespace ConsentFilter.Tests.EndToEnd;
+
+/// <summary>What <c>--records</c> says when it names a directory, or standard input that is a terminal.</summary>
+public sealed class RecordsArgumentTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    public RecordsArgumentTests() => HandMadeCorpus.WriteTo(_dir);
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task Filter_RecordsIsADirectory_ExitsTwoSayingSo()
+    {
+        Directory.CreateDirectory(_dir.File("data"));
+
+        var result = await CliProcess.RunAsync(_dir.Path, "filter", "--records", "data", "--consent", HandMadeCorpus.ConsentFile, "--out", "kept.jsonl");
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        var line = Assert.Single(result.StdErrLines);
+        Assert.Contains("data: is a directory", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("not found", line, StringComparison.Ordinal);
+    }
+
+    [LinuxFact]
+    public async Task Filter_RecordsFromATerminal_PrintsAHintInsteadOfWaitingSilently()
+    {
+        // script(1) gives the CLI a pseudo-terminal as standard input.
+        var cli = CliProcess.StartInfo(_dir.Path, ["filter", "--records", "-", "--consent", HandMadeCorpus.ConsentFile, "--out", "kept.jsonl"]);
+        var command = string.Join(' ', new[] { cli.FileName }.Concat(cli.ArgumentList).Select(a => "'" + a.Replace("'", "'\\''", StringComparison.Ordinal) + "'"));
+        var start = new ProcessStartInfo("script", ["-qfec", command, "/dev/null"])
+        {
+            WorkingDirectory = _dir.Path,
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            StandardOutputEncoding = Encoding.UTF8,
+        };
+        using var script = Process.Start(start)!;
+        var seen = new StringBuilder();
+        try
+        {
+            var buffer = new char[4096];
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (!seen.ToString().Contains("reading records from standard input", StringComparison.Ordinal))
+            {
+                var n = await script.StandardOutput.ReadAsync(buffer, timeout.Token);
+                Assert.True(n > 0, $"the CLI ended without a hint: {seen}");
+                seen.Append(buffer, 0, n);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Assert.Fail($"no hint within 30 s; the terminal showed: {seen}");
+        }
+        finally
+        {
+            script.Kill(entireProcessTree: true);
+        }
+
+        Assert.Contains("Ctrl+D", seen.ToString(), StringComparison.Ordinal);
+    }
+}
