@@ -50,12 +50,13 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
 
         _entries = basePointer + entriesOffset;
         (Purposes, _regionSets, var metaEnd) = ReadMeta(new ReadOnlySpan<byte>(basePointer + metaOffset, metaLength), _purposeCount, path);
-        BucketSource = ReadBucketSource(new ReadOnlySpan<byte>(basePointer + metaOffset, metaLength), metaEnd, path);
+        BucketSource = ReadSections(new ReadOnlySpan<byte>(basePointer + metaOffset, metaLength), metaEnd, path, out var origin);
+        Origin = origin;
         var asOf = BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetAsOf..]);
         Collisions = BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetCollisions..]);
         FileBytes = length;
         Info = new SnapshotInfo(
-            path,
+            origin ?? path,
             Convert.ToHexStringLower(header.Slice(CompiledSnapshotFormat.OffsetSourceSha256, 32)),
             _count,
             BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetRows..]),
@@ -72,6 +73,10 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
 
     /// <inheritdoc />
     public IReadOnlyList<string> Purposes { get; }
+
+    /// <summary>What the snapshot was read from when that was not a file (a database query, without its password); null otherwise.</summary>
+    /// <remarks>When set, it is also <see cref="SnapshotInfo.Source"/>, so reports name the database rather than a file.</remarks>
+    public string? Origin { get; }
 
     /// <summary>Hash collisions among the snapshot's own ids found at build time (merged most restrictively).</summary>
     public long Collisions { get; }
