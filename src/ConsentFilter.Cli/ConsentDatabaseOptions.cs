@@ -88,6 +88,29 @@ internal sealed class ConsentDatabaseOptions
         }
     }
 
+    /// <summary>
+    /// The consent a run reads: <c>--consent</c>, or the database query compiled into a temporary snapshot (removed when
+    /// the returned scope is disposed, after the run). Exactly one of the two must be given.
+    /// </summary>
+    public TemporarySnapshot? Resolve(ParseResult parse, Option<string> consent, IReadOnlyList<string> purposes, CancellationToken cancellationToken, out string path)
+    {
+        var file = parse.GetValue(consent);
+        if (!IsGiven(parse))
+        {
+            path = file ?? throw new UsageException("give --consent CSV|SNAPSHOT, or --consent-db CONNECTION with --consent-query SQL");
+            return null;
+        }
+
+        if (file is not null)
+        {
+            throw new UsageException("give either --consent or --consent-db, not both");
+        }
+
+        var temporary = BuildTemporary(parse, purposes, cancellationToken);
+        path = temporary.Path;
+        return temporary;
+    }
+
     /// <summary>A size: bytes, or with a unit (<c>512MiB</c>, <c>1GiB</c>, <c>2G</c>; K/M/G/T, binary multiples).</summary>
     public static long ParseSize(string text, string option)
     {

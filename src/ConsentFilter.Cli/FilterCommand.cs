@@ -20,7 +20,8 @@ internal static class FilterCommand
             AllowMultipleArgumentsPerToken = true,
             HelpName = "PATH",
         };
-        var consent = CommonOptions.Consent();
+        var consent = CommonOptions.Consent(orDatabase: true);
+        var database = new ConsentDatabaseOptions();
         var jurisdictions = CommonOptions.Jurisdictions();
         var purpose = CommonOptions.Purpose();
         var unknownUsers = CommonOptions.UnknownUsers();
@@ -49,6 +50,11 @@ internal static class FilterCommand
             records, consent, jurisdictions, purpose, output, outDir, shard, shardCount, resume, rejected, quarantine, report,
             userField, regionField, subjectFields, idField, unknownUsers, maxLineLength, maxSubjects, asOf, noManifest, maxSnapshotAge, threads, hashKeyFile,
         };
+
+        foreach (var option in database.All)
+        {
+            command.Add(option);
+        }
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -82,6 +88,7 @@ internal static class FilterCommand
                 throw new UsageException(e.Message);
             }
 
+            using var temporary = database.Resolve(parse, consent, [options.Purpose], cancellationToken, out var consentPath);
             if (parse.GetValue(outDir) is { } directory)
             {
                 if (parse.GetValue(output) is not null)
@@ -89,7 +96,7 @@ internal static class FilterCommand
                     throw new UsageException("--out and --out-dir cannot be used together");
                 }
 
-                return await RunShardedAsync(parse.GetValue(consent)!, parse.GetValue(jurisdictions), options, inputs, directory,
+                return await RunShardedAsync(consentPath, parse.GetValue(jurisdictions), options, inputs, directory,
                     ResolveShard(parse.GetValue(shard), parse.GetValue(shardCount)), parse.GetValue(resume), parse.GetValue(report), stdout, cancellationToken).ConfigureAwait(false);
             }
 
@@ -98,7 +105,7 @@ internal static class FilterCommand
             CheckPaths(inputs, outputs);
 
             var format = FormatOf(inputs, outputs);
-            using var filter = RecordFilter.Load(parse.GetValue(consent)!, parse.GetValue(jurisdictions), options);
+            using var filter = RecordFilter.Load(consentPath, parse.GetValue(jurisdictions), options);
             using var progress = TerminalProgress.CreateIfTerminal(inputs);
             filter.Progress = progress;
             var result = format switch
