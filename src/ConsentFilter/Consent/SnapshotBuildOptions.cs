@@ -11,10 +11,10 @@ public sealed class SnapshotBuildOptions
     /// <summary>The default memory budget: 1 GiB.</summary>
     public const long DefaultMemoryBudget = 1L << 30;
 
-    /// <summary>The smallest budget accepted: 64 MiB.</summary>
-    public const long MinimumMemoryBudget = 64L << 20;
+    /// <summary>The smallest budget accepted: 256 MiB (the runtime alone needs about half of it).</summary>
+    public const long MinimumMemoryBudget = 256L << 20;
 
-    /// <summary>Bytes the build may hold in memory for its sort buffers, plus a fixed reserve for the runtime and the reader.</summary>
+    /// <summary>Bytes the build may hold in memory: two sort buffers, and a reserve of up to 320 MiB (at most half) for the runtime and the reader.</summary>
     /// <value>The default is 1 GiB (<see cref="DefaultMemoryBudget"/>); at least <see cref="MinimumMemoryBudget"/>.</value>
     public long MemoryBudget { get; set; } = DefaultMemoryBudget;
 

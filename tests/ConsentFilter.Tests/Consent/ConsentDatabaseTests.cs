@@ -32,7 +32,7 @@ public sealed class ConsentDatabaseTests : IClassFixture<PostgresServer>, IDispo
         var fromCsv = _temp.Write("consent.csv", csv);
 
         var db = await CliProcess.RunInProcessAsync("snapshot", "build", "--consent-db", _server.ConnectionString,
-            "--consent-query", string.Format(CultureInfo.InvariantCulture, Query, table), "--out", _temp.File("db.snap"), "--memory", "64MiB");
+            "--consent-query", string.Format(CultureInfo.InvariantCulture, Query, table), "--out", _temp.File("db.snap"), "--memory", "256MiB");
         var file = await CliProcess.RunInProcessAsync("snapshot", "build", "--consent", fromCsv, "--out", _temp.File("csv.snap"));
 
         Assert.True(db.ExitCode == 0, db.ToString());
