@@ -29,6 +29,7 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
     private readonly string[][] _regionSets;
     private readonly int _purposeCount;
     private bool _disposed;
+    private string? _deleteOnDispose;
 
     private CompiledSnapshot(MemoryMappedFile file, MemoryMappedViewAccessor view, byte* basePointer, string path, long length)
     {
@@ -69,7 +70,7 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
 
     /// <inheritdoc />
     /// <remarks><see cref="SnapshotInfo.Sha256"/> is the SHA-256 of the consent CSV the file was built from.</remarks>
-    public SnapshotInfo Info { get; private init; }
+    public SnapshotInfo Info { get; private set; }
 
     /// <inheritdoc />
     public IReadOnlyList<string> Purposes { get; }
@@ -226,6 +227,36 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
         _view.SafeMemoryMappedViewHandle.ReleasePointer();
         _view.Dispose();
         _file.Dispose();
+        if (_deleteOnDispose is { } path)
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// Maps a snapshot just compiled into a temporary file from <paramref name="source"/>: the file is deleted at once where the
+    /// platform allows it while mapped (Linux), else when the snapshot is disposed; <see cref="Info"/> names the source.
+    /// </summary>
+    internal static CompiledSnapshot OpenTemporary(string path, SnapshotInfo source)
+    {
+        var snapshot = Open(path, verifyChecksum: false);
+        snapshot.Info = source;
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            snapshot._deleteOnDispose = path;
+        }
+
+        return snapshot;
     }
 
     /// <inheritdoc/>

@@ -320,7 +320,7 @@ internal sealed class ExternalSnapshotBuilder
                     set = regionSets.Count;
                     if (set >= CompiledSnapshotFormat.MaxRegionSets)
                     {
-                        throw new DataFileException(_displayName, 0, 0, $"more than {CompiledSnapshotFormat.MaxRegionSets} distinct home-region sets; cannot compile");
+                        throw new CompiledSnapshotBuilder.RegionSetOverflowException($"more than {CompiledSnapshotFormat.MaxRegionSets} distinct home-region sets; cannot compile");
                     }
 
                     regionSets.Add(consent.HomeRegions);

@@ -104,6 +104,29 @@ public sealed class ExternalSnapshotBuilderTests : IDisposable
             new MemoryStream("user_id,ai_training\nu1,granted\n"u8.ToArray()), "c.csv", _temp.File("o.snap"), ["ai_training"],
             new SnapshotBuildOptions { MemoryBudget = 1 << 20 }, default));
 
+    [Fact]
+    public void SnapshotFilesOpen_CsvAboveTheThreshold_IsCompiledThroughATemporaryFileAndDecidesAsLoaded()
+    {
+        var csv = _temp.Write("consent.csv", RandomConsentCsv(new Random(5), 400));
+        var loaded = ConsentSnapshot.LoadCsv(csv, ["ai_training"]);
+        var tempBefore = Directory.GetDirectories(Path.GetTempPath(), "consentfilter-csv-*").Length;
+
+        using var opened = Assert.IsType<CompiledSnapshot>(SnapshotFiles.Open(csv, ["ai_training"], compileThroughDiskBytes: 0), exactMatch: false);
+
+        Assert.Equal(loaded.Info, opened.Info);
+        foreach (var id in loaded.Users.Keys.Append("absent"u8.ToArray()))
+        {
+            Assert.Equal(loaded.TryGetUser(id, out var a), opened.TryGetUser(id, out var b));
+            Assert.Equal(a.States[0], b.States[0]);
+            Assert.Equal(a.Gpc, b.Gpc);
+            Assert.Equal(a.Minor, b.Minor);
+            Assert.Equal(a.HomeRegions ?? [], b.HomeRegions ?? []);
+        }
+
+        Assert.Equal(tempBefore, Directory.GetDirectories(Path.GetTempPath(), "consentfilter-csv-*").Length);
+        Assert.Equal(["consent.csv"], LeftoverFiles());
+    }
+
     private (byte[] InMemory, byte[] External) BuildBoth(string csv, int runRows, ulong seed)
     {
         var bytes = Encoding.UTF8.GetBytes(csv);
