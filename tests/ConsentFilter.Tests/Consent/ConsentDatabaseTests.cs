@@ -160,7 +160,7 @@ public sealed class ConsentDatabaseTests : IClassFixture<PostgresServer>, IDispo
         // 5,000 rows at once, then one row every 2 ms: the backend is killed while the build is reading.
         const string Marker = "cf_kill_marker";
         var query = $"SELECT 'u' || g AS user_id, 'granted' AS ai_training, '{Marker}' AS note FROM generate_series(1, 100000) AS g "
-            + "WHERE g <= 5000 OR (SELECT true FROM pg_sleep(0.002))";
+            + "WHERE g <= 5000 OR (SELECT true FROM pg_sleep(0.002 + g * 0))"; // correlated: one sleep per row, not one in all
         var build = BuildFromDb(query);
         await _server.KillBackendRunningAsync(Marker, TimeSpan.FromMilliseconds(500));
         var result = await build;
