@@ -106,4 +106,34 @@ internal static class SnapshotScale
                 $"u{u},{regions[random.Next(regions.Length)]},{consent[random.Next(3)]},{(random.Next(10) == 0 ? "true" : "false")},false,2026-11-01T00:00:00Z\n"));
         }
     }
+
+    /// <summary>
+    /// <c>consent-csv USERS PATH</c>: a consent export shaped like a consent-management database's (about 69 bytes a row):
+    /// one dated row per user, and for one user in ten a second row, older or undated, so the build merges rows.
+    /// </summary>
+    internal static int WriteExportCsv(string[] args)
+    {
+        var users = long.Parse(args[0], CultureInfo.InvariantCulture);
+        string[] regions = ["DE", "FR", "US", "US-CA", "GB", "BR", "CN", "JP", "IN", "US-TX", "CA", "NL"];
+        string[] consent = ["granted", "unset", "denied", "opt_out", "granted"];
+        var random = new Random(7);
+        var start = new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        using var writer = new StreamWriter(args[1], false, new UTF8Encoding(false), 1 << 20);
+        writer.Write("user_id,region,ai_training,gpc,minor,updated_at\n");
+        for (long u = 0; u < users; u++)
+        {
+            var region = regions[random.Next(regions.Length)];
+            var updated = start.AddSeconds(random.Next(0, 60 * 60 * 24 * 700));
+            writer.Write(string.Create(CultureInfo.InvariantCulture,
+                $"member-{u:D12},{region},{consent[random.Next(consent.Length)]},{(random.Next(10) == 0 ? "true" : "false")},{(random.Next(50) == 0 ? "true" : "false")},{updated:yyyy-MM-ddTHH:mm:ss}Z\n"));
+            if (random.Next(10) == 0)
+            {
+                var older = random.Next(2) == 0 ? string.Empty : updated.AddDays(-random.Next(1, 300)).ToString("yyyy-MM-ddTHH:mm:ss'Z'", CultureInfo.InvariantCulture);
+                writer.Write(string.Create(CultureInfo.InvariantCulture,
+                    $"member-{u:D12},{region},{consent[random.Next(consent.Length)]},false,false,{older}\n"));
+            }
+        }
+
+        return 0;
+    }
 }

@@ -7,10 +7,12 @@ namespace ConsentFilter.Cli;
 /// <summary>Options shared by several commands, defined once.</summary>
 internal static class CommonOptions
 {
-    public static Option<string> Consent() => new("--consent")
+    public static Option<string> Consent(bool orDatabase = false) => new("--consent")
     {
-        Description = "Consent snapshot: a consent CSV or a compiled snapshot file (snapshot build).",
-        Required = true,
+        Description = orDatabase
+            ? "Consent snapshot: a consent CSV or a compiled snapshot file (snapshot build); or give --consent-db and --consent-query."
+            : "Consent snapshot: a consent CSV or a compiled snapshot file (snapshot build).",
+        Required = !orDatabase,
         HelpName = "CSV|SNAPSHOT",
     };
 

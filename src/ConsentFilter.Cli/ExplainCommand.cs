@@ -10,7 +10,8 @@ internal static class ExplainCommand
 {
     public static Command Create(TextWriter stdout)
     {
-        var consent = CommonOptions.Consent();
+        var consent = CommonOptions.Consent(orDatabase: true);
+        var database = new ConsentDatabaseOptions();
         var jurisdictions = CommonOptions.Jurisdictions();
         var purpose = CommonOptions.Purpose();
         var unknownUsers = CommonOptions.UnknownUsers();
@@ -22,11 +23,16 @@ internal static class ExplainCommand
         {
             consent, jurisdictions, purpose, unknownUsers, asOf, user, region,
         };
+        foreach (var option in database.All)
+        {
+            command.Add(option);
+        }
 
         command.SetAction(async (parse, cancellationToken) =>
         {
             var purposeName = parse.GetValue(purpose)!;
-            var snapshot = SnapshotFiles.Open(parse.GetValue(consent)!, [purposeName]);
+            using var temporary = database.Resolve(parse, consent, [purposeName], cancellationToken, out var consentPath);
+            var snapshot = SnapshotFiles.Open(consentPath, [purposeName]);
             using var owned = snapshot as IDisposable;
             var day = CommonOptions.ParseAsOf(parse.GetValue(asOf)) ?? (snapshot.Info.AsOf is { } a ? DateOnly.FromDateTime(a.UtcDateTime) : null);
             var table = parse.GetValue(jurisdictions) is { } path ? JurisdictionTable.LoadFile(path, day) : JurisdictionTable.BuiltIn;

@@ -19,7 +19,8 @@ internal static class FilterCommand
             AllowMultipleArgumentsPerToken = true,
             HelpName = "PATH",
         };
-        var consent = CommonOptions.Consent();
+        var consent = CommonOptions.Consent(orDatabase: true);
+        var database = new ConsentDatabaseOptions();
         var jurisdictions = CommonOptions.Jurisdictions();
         var purpose = CommonOptions.Purpose();
         var unknownUsers = CommonOptions.UnknownUsers();
@@ -49,6 +50,11 @@ internal static class FilterCommand
             records, consent, jurisdictions, purpose, output, outDir, shard, shardCount, resume, rejected, quarantine, report,
             userField, regionField, subjectFields, idField, unknownUsers, maxLineLength, maxSubjects, asOf, format, noManifest, maxSnapshotAge, threads, hashKeyFile,
         };
+
+        foreach (var option in database.All)
+        {
+            command.Add(option);
+        }
 
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -82,8 +88,9 @@ internal static class FilterCommand
                 throw new UsageException(e.Message);
             }
 
+            using var temporary = database.Resolve(parse, consent, [options.Purpose], cancellationToken, out var consentPath);
             // Before anything is read: no output may be an input or another output, however the paths are spelt.
-            var read = RunPaths.Inputs(inputs, parse.GetValue(consent)!, parse.GetValue(jurisdictions), parse.GetValue(hashKeyFile));
+            var read = RunPaths.Inputs(inputs, consentPath, parse.GetValue(jurisdictions), parse.GetValue(hashKeyFile));
             if (parse.GetValue(outDir) is { } directory)
             {
                 if (parse.GetValue(output) is not null)
@@ -95,7 +102,7 @@ internal static class FilterCommand
                 RunPaths.RequireRecordFiles(inputs);
                 RunPaths.CheckSharded(read, inputs, directory, task, parse.GetValue(report));
                 options.UserIdHashKey = ReadHashKey(parse.GetValue(hashKeyFile));
-                return await RunShardedAsync(parse.GetValue(consent)!, parse.GetValue(jurisdictions), options, inputs, directory,
+                return await RunShardedAsync(consentPath, parse.GetValue(jurisdictions), options, inputs, directory,
                     task, parse.GetValue(resume), parse.GetValue(report), stdout, cancellationToken).ConfigureAwait(false);
             }
 
@@ -106,7 +113,7 @@ internal static class FilterCommand
             options.UserIdHashKey = ReadHashKey(parse.GetValue(hashKeyFile));
             RunPaths.HintIfReadingATerminal(inputs, stderr);
 
-            using var filter = RecordFilter.Load(parse.GetValue(consent)!, parse.GetValue(jurisdictions), options);
+            using var filter = RecordFilter.Load(consentPath, parse.GetValue(jurisdictions), options);
             using var progress = TerminalProgress.CreateIfTerminal(inputs);
             filter.Progress = progress;
             var result = await filter.RunToFilesAsync(inputs, outputs, cancellationToken).ConfigureAwait(false);

@@ -32,17 +32,28 @@ internal static class SnapshotCommand
             HelpName = "P",
         };
         var asOf = new Option<string?>("--as-of") { Description = "As-of time (ISO 8601) instead of the newest updated_at.", HelpName = "TIME" };
-        var command = new Command("build", "Compile a consent CSV, or a NATS key-value consent bucket.\n\nExamples:\n  consentfilter snapshot build --consent samples/consent.csv --out consent.snap\n  consentfilter snapshot build --consent-kv consent --nats nats://127.0.0.1:4222 --out consent.snap")
+        var memory = new Option<string?>("--memory")
         {
-            consent, bucket, nats, output, purposes, asOf,
+            Description = "Memory budget of the build (sorted runs spill to a temporary directory beside the output): bytes or 512MiB, 1GiB... Default 1GiB.",
+            HelpName = "SIZE",
         };
+        var database = new ConsentDatabaseOptions();
+        var command = new Command("build", "Compile a consent CSV, a database query, or a NATS key-value consent bucket.\n\nExamples:\n  consentfilter snapshot build --consent samples/consent.csv --out consent.snap\n  consentfilter snapshot build --consent-db \"Host=db;Database=cmp;Username=reader\" --consent-query \"SELECT user_id, region, ai_training, gpc, minor, updated_at FROM consent\" --out consent.snap\n  consentfilter snapshot build --consent-kv consent --nats nats://127.0.0.1:4222 --out consent.snap")
+        {
+            consent, bucket, nats, output, purposes, asOf, memory,
+        };
+        foreach (var option in database.All)
+        {
+            command.Add(option);
+        }
+
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (parse.GetValue(bucket) is { } bucketName)
             {
-                if (parse.GetValue(consent) is not null || parse.GetValue(asOf) is not null)
+                if (parse.GetValue(consent) is not null || parse.GetValue(asOf) is not null || database.IsGiven(parse))
                 {
-                    throw new UsageException("--consent-kv: give either --consent or --consent-kv, and no --as-of with a bucket (its as-of is the time it is read)");
+                    throw new UsageException("--consent-kv: give one of --consent, --consent-db or --consent-kv, and no --as-of with a bucket (its as-of is the time it is read)");
                 }
 
                 var url = parse.GetValue(nats) ?? throw new UsageException("--consent-kv needs --nats URL");
@@ -55,22 +66,34 @@ internal static class SnapshotCommand
                 return ExitCodes.Success;
             }
 
-            if (parse.GetValue(consent) is null)
+            var fromDatabase = database.IsGiven(parse);
+            if ((parse.GetValue(consent) is null) == !fromDatabase)
             {
-                throw new UsageException("give --consent CSV or --consent-kv BUCKET");
+                throw new UsageException("give one of --consent CSV, --consent-db CONNECTION with --consent-query SQL, or --consent-kv BUCKET");
             }
 
-            DateTimeOffset? asOfTime = null;
+            var options = new SnapshotBuildOptions();
+            if (parse.GetValue(memory) is { } size)
+            {
+                options.MemoryBudget = ConsentDatabaseOptions.ParseSize(size, "--memory");
+                if (options.MemoryBudget < SnapshotBuildOptions.MinimumMemoryBudget)
+                {
+                    throw new UsageException($"--memory: at least {SnapshotBuildOptions.MinimumMemoryBudget >> 20}MiB");
+                }
+            }
+
             if (parse.GetValue(asOf) is { } text)
             {
-                asOfTime = DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)
+                options.AsOf = DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t)
                     ? t
                     : throw new UsageException($"--as-of: '{text}' is not an ISO 8601 time");
             }
 
             RunPaths.Check([("--consent", parse.GetValue(consent))], ("--out", parse.GetValue(output)));
-            var source = ConsentSnapshot.LoadCsv(parse.GetValue(consent)!, parse.GetValue(purposes)!, asOfTime);
-            var summary = CompiledSnapshotBuilder.Build(source, parse.GetValue(output)!);
+            // The bounded-memory build: rows stream into sorted runs, merged into the file (docs/consent-at-scale.md).
+            var summary = fromDatabase
+                ? database.Build(parse, parse.GetValue(output)!, parse.GetValue(purposes)!, options, cancellationToken)
+                : CompiledSnapshotBuilder.BuildFromCsv(parse.GetValue(consent)!, parse.GetValue(output)!, parse.GetValue(purposes)!, options, cancellationToken);
             await stdout.WriteLineAsync(
                 $"{summary.Path}: {summary.Users} users, {summary.Rows} rows, {summary.Conflicts} conflicts, {summary.Collisions} hash collisions, {summary.Bytes} bytes")
                 .ConfigureAwait(false);
@@ -142,7 +165,12 @@ internal static class SnapshotCommand
         {
             using var snapshot = CompiledSnapshot.Open(parse.GetValue(file)!);
             var info = snapshot.Info;
-            await stdout.WriteLineAsync($"file: {info.Source}").ConfigureAwait(false);
+            await stdout.WriteLineAsync($"file: {parse.GetValue(file)}").ConfigureAwait(false);
+            if (snapshot.Origin is { } origin)
+            {
+                await stdout.WriteLineAsync($"source: {origin}").ConfigureAwait(false);
+            }
+
             await stdout.WriteLineAsync($"format version: {CompiledSnapshot.FormatVersion}").ConfigureAwait(false);
             await stdout.WriteLineAsync($"users: {info.Users}").ConfigureAwait(false);
             await stdout.WriteLineAsync($"rows: {info.Rows}").ConfigureAwait(false);

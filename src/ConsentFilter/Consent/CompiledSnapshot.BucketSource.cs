@@ -10,9 +10,10 @@ public sealed partial class CompiledSnapshot
     public SnapshotBucketSource? BucketSource { get; }
 
     /// <summary>Reads the metadata sections after the region sets; unknown tags are skipped, so later sections stay readable.</summary>
-    private static SnapshotBucketSource? ReadBucketSource(ReadOnlySpan<byte> meta, int position, string path)
+    private static SnapshotBucketSource? ReadSections(ReadOnlySpan<byte> meta, int position, string path, out string? origin)
     {
         SnapshotBucketSource? source = null;
+        origin = null;
         try
         {
             while (position < meta.Length)
@@ -29,6 +30,10 @@ public sealed partial class CompiledSnapshot
                     var sequence = BinaryPrimitives.ReadUInt64LittleEndian(rest);
                     var createdNanoseconds = BinaryPrimitives.ReadInt64LittleEndian(rest[8..]);
                     source = new SnapshotBucketSource(bucket, sequence, DateTimeOffset.UnixEpoch.AddTicks(createdNanoseconds / 100));
+                }
+                else if (tag == CompiledSnapshotFormat.SectionOrigin)
+                {
+                    origin = Encoding.UTF8.GetString(payload);
                 }
             }
         }

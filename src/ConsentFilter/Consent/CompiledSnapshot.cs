@@ -29,6 +29,7 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
     private readonly string[][] _regionSets;
     private readonly int _purposeCount;
     private bool _disposed;
+    private string? _deleteOnDispose;
 
     private CompiledSnapshot(MemoryMappedFile file, MemoryMappedViewAccessor view, byte* basePointer, string path, long length)
     {
@@ -50,12 +51,13 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
 
         _entries = basePointer + entriesOffset;
         (Purposes, _regionSets, var metaEnd) = ReadMeta(new ReadOnlySpan<byte>(basePointer + metaOffset, metaLength), _purposeCount, path);
-        BucketSource = ReadBucketSource(new ReadOnlySpan<byte>(basePointer + metaOffset, metaLength), metaEnd, path);
+        BucketSource = ReadSections(new ReadOnlySpan<byte>(basePointer + metaOffset, metaLength), metaEnd, path, out var origin);
+        Origin = origin;
         var asOf = BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetAsOf..]);
         Collisions = BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetCollisions..]);
         FileBytes = length;
         Info = new SnapshotInfo(
-            path,
+            origin ?? path,
             Convert.ToHexStringLower(header.Slice(CompiledSnapshotFormat.OffsetSourceSha256, 32)),
             _count,
             BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetRows..]),
@@ -68,10 +70,14 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
 
     /// <inheritdoc />
     /// <remarks><see cref="SnapshotInfo.Sha256"/> is the SHA-256 of the consent CSV the file was built from.</remarks>
-    public SnapshotInfo Info { get; private init; }
+    public SnapshotInfo Info { get; private set; }
 
     /// <inheritdoc />
     public IReadOnlyList<string> Purposes { get; }
+
+    /// <summary>What the snapshot was read from when that was not a file (a database query, without its password); null otherwise.</summary>
+    /// <remarks>When set, it is also <see cref="SnapshotInfo.Source"/>, so reports name the database rather than a file.</remarks>
+    public string? Origin { get; }
 
     /// <summary>Hash collisions among the snapshot's own ids found at build time (merged most restrictively).</summary>
     public long Collisions { get; }
@@ -221,6 +227,36 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
         _view.SafeMemoryMappedViewHandle.ReleasePointer();
         _view.Dispose();
         _file.Dispose();
+        if (_deleteOnDispose is { } path)
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+
+    /// <summary>
+    /// Maps a snapshot just compiled into a temporary file from <paramref name="source"/>: the file is deleted at once where the
+    /// platform allows it while mapped (Linux), else when the snapshot is disposed; <see cref="Info"/> names the source.
+    /// </summary>
+    internal static CompiledSnapshot OpenTemporary(string path, SnapshotInfo source)
+    {
+        var snapshot = Open(path, verifyChecksum: false);
+        snapshot.Info = source;
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            snapshot._deleteOnDispose = path;
+        }
+
+        return snapshot;
     }
 
     /// <inheritdoc/>

@@ -3,6 +3,7 @@ using System.IO.Hashing;
 using System.IO.MemoryMappedFiles;
 using System.Security.Cryptography;
 using System.Text;
+using ConsentFilter.Internal;
 using ConsentFilter.IO;
 
 namespace ConsentFilter.Consent;
@@ -20,7 +21,11 @@ public static class CompiledSnapshotBuilder
     /// <summary>Writes <paramref name="snapshot"/> to <paramref name="path"/> atomically, recording the key-value bucket it was read from.</summary>
     /// <remarks>With a <paramref name="bucketSource"/>, a worker can start from the file and apply only the bucket's later changes.</remarks>
     /// <exception cref="PathConflictException"><paramref name="path"/> is the consent file the snapshot was loaded from.</exception>
-    public static CompiledSnapshotSummary Build(ConsentSnapshot snapshot, string path, SnapshotBucketSource? bucketSource)
+    public static CompiledSnapshotSummary Build(ConsentSnapshot snapshot, string path, SnapshotBucketSource? bucketSource) =>
+        Build(snapshot, path, bucketSource, null);
+
+    /// <summary>As <see cref="Build(ConsentSnapshot, string, SnapshotBucketSource?)"/>, with a given hash key (tests compare builders byte for byte).</summary>
+    internal static CompiledSnapshotSummary Build(ConsentSnapshot snapshot, string path, SnapshotBucketSource? bucketSource, ulong? seed)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -29,7 +34,7 @@ public static class CompiledSnapshotBuilder
             PathIdentity.ThrowIfConflicting([("consent", snapshot.Info.Source)], [("snapshot", path)]);
         }
 
-        var image = Prepare(snapshot, bucketSource);
+        var image = Prepare(snapshot, bucketSource, seed);
         using (var file = AtomicFile.Create(path))
         {
             image.WriteTo(file.Stream);
@@ -41,6 +46,44 @@ public static class CompiledSnapshotBuilder
         {
             BucketSource = bucketSource,
         };
+    }
+
+    /// <summary>
+    /// Compiles the consent CSV at <paramref name="csvPath"/> straight into <paramref name="path"/> in bounded memory (sorted runs
+    /// spilled beside the output and merged), publishing it atomically; byte for byte what loading the CSV and
+    /// <see cref="Build(ConsentSnapshot, string)"/> write for the same hash key.
+    /// </summary>
+    /// <exception cref="DataFileException">The CSV is unreadable or invalid; nothing is published.</exception>
+    public static CompiledSnapshotSummary BuildFromCsv(string csvPath, string path, IReadOnlyList<string> purposes, SnapshotBuildOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(csvPath);
+        FileStream file;
+        try
+        {
+            file = new FileStream(csvPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DataFileException(csvPath, 0, 0, $"cannot read consent file: {e.Message}", e);
+        }
+
+        using (file)
+        {
+            return BuildFromCsv(file, csvPath, path, purposes, options, cancellationToken);
+        }
+    }
+
+    /// <summary>As <see cref="BuildFromCsv(string, string, IReadOnlyList{string}, SnapshotBuildOptions?, CancellationToken)"/>, from a stream.</summary>
+    /// <exception cref="DataFileException">The CSV is invalid; nothing is published.</exception>
+    internal static CompiledSnapshotSummary BuildFromCsv(Stream csv, string displayName, string path, IReadOnlyList<string> purposes,
+        SnapshotBuildOptions? options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(csv);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var hashing = new HashingReadStream(csv, hash, leaveOpen: true);
+        return ExternalSnapshotBuilder.Build(CsvRows.Read(hashing, displayName), displayName, purposes, () => Convert.ToHexStringLower(hash.GetHashAndReset()),
+            null, path, options ?? new SnapshotBuildOptions(), nameUserInErrors: false, cancellationToken);
     }
 
     /// <summary>
@@ -60,7 +103,7 @@ public static class CompiledSnapshotBuilder
         Image image;
         try
         {
-            image = Prepare(snapshot, null);
+            image = Prepare(snapshot, null, null);
         }
         catch (RegionSetOverflowException)
         {
@@ -84,7 +127,7 @@ public static class CompiledSnapshotBuilder
         }
     }
 
-    private static Image Prepare(ConsentSnapshot snapshot, SnapshotBucketSource? bucketSource)
+    private static Image Prepare(ConsentSnapshot snapshot, SnapshotBucketSource? bucketSource, ulong? fixedSeed)
     {
         var purposes = snapshot.Purposes;
         if (purposes.Count > CompiledSnapshotFormat.MaxPurposes)
@@ -92,7 +135,7 @@ public static class CompiledSnapshotBuilder
             throw new ArgumentException($"a compiled snapshot holds at most {CompiledSnapshotFormat.MaxPurposes} purposes (got {purposes.Count})", nameof(snapshot));
         }
 
-        var seed = BinaryPrimitives.ReadUInt64LittleEndian(RandomNumberGenerator.GetBytes(8));
+        var seed = fixedSeed ?? NewSeed();
         var regionSets = new List<string[]> { Array.Empty<string>() };
         var regionSetIndex = new Dictionary<string[], int>(RegionSetComparer.Instance) { [[]] = 0 };
 
@@ -144,37 +187,57 @@ public static class CompiledSnapshotBuilder
             payloads[i] = CompiledSnapshotFormat.Payload(consent.States, purposes.Count, consent.Gpc, consent.Minor, set);
         }
 
+        var metaBytes = Meta(purposes, regionSets, bucketSource?.ToSection());
+        var entriesOffset = EntriesOffset(metaBytes.Length);
+        var padding = new byte[entriesOffset - CompiledSnapshotFormat.HeaderSize - metaBytes.Length];
+        var fileLength = entriesOffset + ((long)unique.Count * CompiledSnapshotFormat.EntrySize);
+        var header = Header(unique.Count, snapshot.Info.Rows, snapshot.Info.Conflicts, collisions, snapshot.Info.AsOf, seed, snapshot.Info.Sha256,
+            metaBytes.Length, purposes.Count);
+
+        return new Image(header, metaBytes, padding, unique, payloads, collisions, fileLength, regionSets.Count);
+    }
+
+    /// <summary>A random per-file hash key.</summary>
+    internal static ulong NewSeed() => BinaryPrimitives.ReadUInt64LittleEndian(RandomNumberGenerator.GetBytes(8));
+
+    /// <summary>Where the entries start after a metadata block of <paramref name="metaLength"/> bytes (16-byte aligned).</summary>
+    internal static long EntriesOffset(int metaLength) => Align16(CompiledSnapshotFormat.HeaderSize + metaLength);
+
+    /// <summary>The metadata block: purposes, region sets, then optional sections.</summary>
+    internal static byte[] Meta(IReadOnlyList<string> purposes, List<string[]> regionSets, params ReadOnlySpan<byte[]?> sections)
+    {
         using var meta = new MemoryStream();
         WriteMeta(meta, purposes, regionSets);
-        if (bucketSource is not null)
+        foreach (var section in sections)
         {
-            meta.Write(bucketSource.ToSection());
+            if (section is not null)
+            {
+                meta.Write(section);
+            }
         }
 
-        var metaBytes = meta.ToArray();
-        var metaOffset = (long)CompiledSnapshotFormat.HeaderSize;
-        var entriesOffset = Align16(metaOffset + metaBytes.Length);
-        var padding = new byte[entriesOffset - metaOffset - metaBytes.Length];
-        var fileLength = entriesOffset + ((long)unique.Count * CompiledSnapshotFormat.EntrySize);
+        return meta.ToArray();
+    }
 
+    /// <summary>The header without its checksum (written last, over everything after the header).</summary>
+    internal static byte[] Header(long users, long rows, long conflicts, long collisions, DateTimeOffset? asOf, ulong seed, string sha256, int metaLength, int purposeCount)
+    {
         var header = new byte[CompiledSnapshotFormat.HeaderSize];
         CompiledSnapshotFormat.Magic.CopyTo(header);
         BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetVersion), CompiledSnapshotFormat.Version);
         BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetHeaderSize), CompiledSnapshotFormat.HeaderSize);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetUsers), unique.Count);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetRows), snapshot.Info.Rows);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetConflicts), snapshot.Info.Conflicts);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetUsers), users);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetRows), rows);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetConflicts), conflicts);
         BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetCollisions), collisions);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetAsOf),
-            snapshot.Info.AsOf?.ToUnixTimeMilliseconds() ?? CompiledSnapshotFormat.NoAsOf);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetAsOf), asOf?.ToUnixTimeMilliseconds() ?? CompiledSnapshotFormat.NoAsOf);
         BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetSeed), seed);
-        Convert.FromHexString(snapshot.Info.Sha256).CopyTo(header.AsSpan(CompiledSnapshotFormat.OffsetSourceSha256));
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetMetaOffset), metaOffset);
-        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetMetaLength), metaBytes.Length);
-        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetPurposeCount), purposes.Count);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetEntriesOffset), entriesOffset);
-
-        return new Image(header, metaBytes, padding, unique, payloads, collisions, fileLength, regionSets.Count);
+        Convert.FromHexString(sha256).CopyTo(header.AsSpan(CompiledSnapshotFormat.OffsetSourceSha256));
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetMetaOffset), CompiledSnapshotFormat.HeaderSize);
+        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetMetaLength), metaLength);
+        BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetPurposeCount), purposeCount);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(CompiledSnapshotFormat.OffsetEntriesOffset), EntriesOffset(metaLength));
+        return header;
     }
 
     /// <summary>Everything a compiled snapshot holds, ready to be written.</summary>
@@ -264,14 +327,14 @@ public static class CompiledSnapshotBuilder
         writer.Write(bytes);
     }
 
-    private static UserConsent MergeStrictest(UserConsent a, UserConsent b, int purposeCount) => new(
+    internal static UserConsent MergeStrictest(UserConsent a, UserConsent b, int purposeCount) => new(
         a.States.MergeStrictest(b.States, purposeCount),
         a.Gpc || b.Gpc,
         a.Minor || b.Minor,
         [.. a.HomeRegions.Union(b.HomeRegions, StringComparer.Ordinal)]);
 
     /// <summary>The snapshot has more distinct home-region sets than the format's 16-bit set index holds.</summary>
-    private sealed class RegionSetOverflowException(string message) : InvalidOperationException(message);
+    internal sealed class RegionSetOverflowException(string message) : InvalidOperationException(message);
 
     /// <summary>One user's hashed id and consent; ordered by the 96-bit key (the file's search order).</summary>
     private readonly record struct Entry(ulong High, uint Low, UserConsent Consent) : IComparable<Entry>
@@ -280,7 +343,7 @@ public static class CompiledSnapshotBuilder
     }
 
     /// <summary>Region lists equal element by element (ordinal): users with the same home regions share one set.</summary>
-    private sealed class RegionSetComparer : IEqualityComparer<string[]>
+    internal sealed class RegionSetComparer : IEqualityComparer<string[]>
     {
         internal static readonly RegionSetComparer Instance = new();
 

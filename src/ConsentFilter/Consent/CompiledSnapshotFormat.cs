@@ -37,6 +37,9 @@ internal static class CompiledSnapshotFormat
     /// <remarks>Sections follow the region sets as <c>u16 tag, u32 length, payload</c>; readers skip tags they do not know.</remarks>
     internal const ushort SectionBucketSource = 1;
 
+    /// <summary>Metadata section tag: what the snapshot was read from when that is not a file (a database, without its password).</summary>
+    internal const ushort SectionOrigin = 2;
+
     /// <summary>"CFSNAP", NUL, SUB: not text, so a CSV is never mistaken for a snapshot.</summary>
     internal static ReadOnlySpan<byte> Magic => "CFSNAP\0\u001A"u8;
 
@@ -82,6 +85,17 @@ internal static class CompiledSnapshotFormat
     {
         var hash = System.IO.Hashing.XxHash128.HashToUInt128(userId, (long)seed);
         return ((ulong)(hash >> 64), (uint)((ulong)hash >> 32));
+    }
+
+    /// <summary>The origin section: <c>u16 tag, u32 length</c>, then the description in UTF-8.</summary>
+    internal static byte[] OriginSection(string origin)
+    {
+        var text = System.Text.Encoding.UTF8.GetBytes(origin);
+        var section = new byte[6 + text.Length];
+        BinaryPrimitives.WriteUInt16LittleEndian(section, SectionOrigin);
+        BinaryPrimitives.WriteInt32LittleEndian(section.AsSpan(2), text.Length);
+        text.CopyTo(section.AsSpan(6));
+        return section;
     }
 
     internal static void WriteEntry(Span<byte> destination, ulong high, uint low, uint payload)

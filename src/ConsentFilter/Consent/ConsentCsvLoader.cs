@@ -45,8 +45,10 @@ internal static class ConsentCsvLoader
     /// <param name="purposes">The purposes to hold.</param>
     /// <param name="asOf">An explicit as-of time, or null for the newest <c>updated_at</c>.</param>
     /// <param name="sha256">The source's SHA-256, asked for after every row was read.</param>
+    /// <param name="nameUserInErrors">Name the user in a row's error (a database row has no line a user can open).</param>
     internal static ConsentSnapshot FromRows(
-        IEnumerable<CsvRows.Row> rows, string displayName, IReadOnlyList<string> purposes, DateTimeOffset? asOf, Func<string> sha256)
+        IEnumerable<CsvRows.Row> rows, string displayName, IReadOnlyList<string> purposes, DateTimeOffset? asOf, Func<string> sha256,
+        bool nameUserInErrors = false)
     {
         if (purposes.Count is 0 or > PurposeStates.MaxPurposes)
         {
@@ -54,47 +56,22 @@ internal static class ConsentCsvLoader
         }
 
         var accumulators = new Dictionary<byte[], UserAccumulator>(ByteArrayComparer.Instance);
-        Columns? columns = null;
-        long rowCount = 0;
-        DateTimeOffset? newest = null;
         var utf8 = new UTF8Encoding(false, true);
-
-        foreach (var row in rows)
+        var parsed = new ParsedRows(displayName, purposes, nameUserInErrors);
+        foreach (var row in parsed.Read(rows))
         {
-            if (columns is null)
-            {
-                columns = Columns.FromHeader(row, displayName, purposes);
-                continue;
-            }
-
-            if (row.Fields.Length != columns.Count)
-            {
-                throw new DataFileException(displayName, row.LineNumber, 0,
-                    $"expected {columns.Count} fields as in the header but found {row.Fields.Length}");
-            }
-
-            rowCount++;
-            var parsed = columns.Parse(row, displayName, purposes.Count);
-            if (parsed.UpdatedAt is { } ts && (newest is null || ts > newest))
-            {
-                newest = ts;
-            }
-
-            var key = utf8.GetBytes(row.Fields[columns.UserId]);
+            var key = utf8.GetBytes(row.UserId);
             if (!accumulators.TryGetValue(key, out var accumulator))
             {
                 accumulator = new UserAccumulator();
                 accumulators.Add(key, accumulator);
             }
 
-            accumulator.Add(parsed.Values, parsed.UpdatedAt);
+            accumulator.Add(row.Values, row.UpdatedAt);
         }
 
-        if (columns is null)
-        {
-            throw new DataFileException(displayName, 1, 0, "missing header row (user_id and purpose columns are required)");
-        }
-
+        var rowCount = parsed.Rows;
+        var newest = parsed.Newest;
         var users = new Dictionary<byte[], UserConsent>(accumulators.Count, ByteArrayComparer.Instance);
         long conflicts = 0;
         foreach (var (id, accumulator) in accumulators)
@@ -110,8 +87,75 @@ internal static class ConsentCsvLoader
         return new ConsentSnapshot(users, [.. purposes], info);
     }
 
+    /// <summary>
+    /// Validates rows of text cells (the header row first) and yields each data row's values: the one place where cells
+    /// are checked, whichever builder (in memory or external) merges them.
+    /// </summary>
+    internal sealed class ParsedRows(string displayName, IReadOnlyList<string> purposes, bool nameUserInErrors)
+    {
+        /// <summary>Data rows read so far.</summary>
+        public long Rows { get; private set; }
+
+        /// <summary>The newest <c>updated_at</c> read so far.</summary>
+        public DateTimeOffset? Newest { get; private set; }
+
+        public IEnumerable<ConsentRow> Read(IEnumerable<CsvRows.Row> rows)
+        {
+            Columns? columns = null;
+            foreach (var row in rows)
+            {
+                if (columns is null)
+                {
+                    columns = Columns.FromHeader(row, displayName, purposes);
+                    continue;
+                }
+
+                if (row.Fields.Length != columns.Count)
+                {
+                    throw new DataFileException(displayName, row.LineNumber, 0,
+                        $"expected {columns.Count} fields as in the header but found {row.Fields.Length}");
+                }
+
+                Rows++;
+                var parsed = Parse(columns, row);
+                if (parsed.UpdatedAt is { } ts && (Newest is null || ts > Newest))
+                {
+                    Newest = ts;
+                }
+
+                yield return new ConsentRow(row.Fields[columns.UserId], parsed.Values, parsed.UpdatedAt);
+            }
+
+            if (columns is null)
+            {
+                throw new DataFileException(displayName, 1, 0, "missing header row (user_id and purpose columns are required)");
+            }
+        }
+
+        private ParsedRow Parse(Columns columns, CsvRows.Row row)
+        {
+            if (!nameUserInErrors)
+            {
+                return columns.Parse(row, displayName, purposes.Count);
+            }
+
+            try
+            {
+                return columns.Parse(row, displayName, purposes.Count);
+            }
+            catch (DataFileException e) when (row.Fields[columns.UserId].Length > 0)
+            {
+                // A database row has no line a user can open: name the user whose row it is.
+                throw new DataFileException(e.File, e.Line, e.Column, $"{e.Problem} in the row of user_id '{row.Fields[columns.UserId]}'", e.InnerException);
+            }
+        }
+    }
+
+    /// <summary>One validated data row.</summary>
+    internal readonly record struct ConsentRow(string UserId, RowValues Values, DateTimeOffset? UpdatedAt);
+
     /// <summary>The relevant values of one row.</summary>
-    private readonly record struct RowValues(PurposeStates States, bool Gpc, bool Minor, string? Region);
+    internal readonly record struct RowValues(PurposeStates States, bool Gpc, bool Minor, string? Region);
 
     private readonly record struct ParsedRow(RowValues Values, DateTimeOffset? UpdatedAt);
 
@@ -243,7 +287,7 @@ internal static class ConsentCsvLoader
     /// Keeps the rows that count for one user: those with the latest <c>updated_at</c> plus every undated row
     /// (an undated row cannot be proven outdated).
     /// </summary>
-    private sealed class UserAccumulator
+    internal sealed class UserAccumulator
     {
         private DateTimeOffset? _latest;
         private RowGroup _dated;

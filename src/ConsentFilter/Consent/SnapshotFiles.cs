@@ -3,9 +3,21 @@ namespace ConsentFilter.Consent;
 /// <summary>Opens a consent snapshot in any form: a compiled file or a Parquet file (each recognised by its signature), or a consent CSV.</summary>
 public static class SnapshotFiles
 {
+    /// <summary>
+    /// A consent CSV at least this large (about 3.7 million users at 69 bytes a row) is compiled through a temporary file
+    /// in bounded memory and mapped, instead of being loaded into a dictionary (~500 bytes a user while loading).
+    /// </summary>
+    internal const long CompileThroughDiskBytes = 256L << 20;
+
+    /// <summary>The memory budget of that compilation: the run that follows keeps the rest of a 1 GiB machine share.</summary>
+    internal const long CompileThroughDiskBudget = 512L << 20;
+
     /// <summary>Opens <paramref name="path"/>; a CSV or Parquet file is loaded for <paramref name="purposes"/>.</summary>
     /// <exception cref="DataFileException">Unreadable or invalid, or a compiled file that does not hold every purpose.</exception>
-    public static IConsentSnapshot Open(string path, IReadOnlyList<string> purposes)
+    public static IConsentSnapshot Open(string path, IReadOnlyList<string> purposes) => Open(path, purposes, CompileThroughDiskBytes);
+
+    /// <summary>As <see cref="Open(string, IReadOnlyList{string})"/>, compiling a CSV of at least <paramref name="compileThroughDiskBytes"/> through a temporary file.</summary>
+    internal static IConsentSnapshot Open(string path, IReadOnlyList<string> purposes, long compileThroughDiskBytes)
     {
         ArgumentNullException.ThrowIfNull(purposes);
         bool compiled;
@@ -27,7 +39,7 @@ public static class SnapshotFiles
 
         if (!compiled)
         {
-            return ConsentSnapshot.LoadCsv(path, purposes);
+            return (IConsentSnapshot?)LargeCsv(path, purposes, compileThroughDiskBytes) ?? ConsentSnapshot.LoadCsv(path, purposes);
         }
 
         var snapshot = CompiledSnapshot.Open(path);
@@ -41,5 +53,53 @@ public static class SnapshotFiles
         }
 
         return snapshot;
+    }
+
+    /// <summary>
+    /// A large CSV compiled into a temporary snapshot (system temp directory) and mapped; its <see cref="SnapshotInfo"/>
+    /// names the CSV. Null when the CSV is small, or does not fit the compiled format (then it is loaded as before).
+    /// </summary>
+    private static CompiledSnapshot? LargeCsv(string path, IReadOnlyList<string> purposes, long threshold)
+    {
+        long length;
+        try
+        {
+            length = new FileInfo(path).Length;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        if (length < threshold || purposes.Count > CompiledSnapshotFormat.MaxPurposes)
+        {
+            return null;
+        }
+
+        var directory = Directory.CreateTempSubdirectory("consentfilter-csv-").FullName;
+        try
+        {
+            var file = Path.Combine(directory, "consent.snap");
+            CompiledSnapshotBuilder.BuildFromCsv(path, file, purposes, new SnapshotBuildOptions { MemoryBudget = CompileThroughDiskBudget, TemporaryDirectory = directory });
+            using var probe = CompiledSnapshot.Open(file, verifyChecksum: false);
+            var info = probe.Info with { Source = path, Form = SnapshotForm.Csv };
+            probe.Dispose();
+            return CompiledSnapshot.OpenTemporary(file, info);
+        }
+        catch (CompiledSnapshotBuilder.RegionSetOverflowException)
+        {
+            return null;
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Where a mapped file cannot be deleted (Windows), the snapshot deletes it when disposed.
+            }
+        }
     }
 }
