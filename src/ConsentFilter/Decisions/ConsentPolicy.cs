@@ -59,6 +59,50 @@ public sealed class ConsentPolicy
         return new RegionMatch(regime, code);
     }
 
+    /// <summary>
+    /// Decides one record from fields the caller already holds (the typed-row API): the author, the record's region as
+    /// found (any case, untrimmed; normalized here exactly as a record's), and the co-subjects in order — the same
+    /// decision every record format gets.
+    /// </summary>
+    /// <param name="userId">The author's user id, compared exactly.</param>
+    /// <param name="region">The record's region, or null when it has none.</param>
+    /// <param name="coSubjects">Co-subject user ids, each of which must be allowed too; null for none.</param>
+    /// <returns>The verdict: kept, or the first failing subject's reason (author 0, co-subjects from 1).</returns>
+    /// <exception cref="ArgumentException">An id is empty (a record without a usable id is malformed, not decided).</exception>
+    public RecordVerdict DecideRecord(string userId, string? region, IReadOnlyList<string>? coSubjects)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        var ids = new byte[coSubjects?.Count ?? 0][];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(coSubjects![i], nameof(coSubjects));
+            ids[i] = Encoding.UTF8.GetBytes(coSubjects[i]);
+        }
+
+        return DecideRecord(Encoding.UTF8.GetBytes(userId), region, ids);
+    }
+
+    /// <summary>As <see cref="DecideRecord(string, string?, IReadOnlyList{string}?)"/>, with ids as their exact UTF-8 bytes (no decoding, no copy of the author).</summary>
+    /// <param name="userId">The author's user id as UTF-8 bytes.</param>
+    /// <param name="region">The record's region, or null when it has none.</param>
+    /// <param name="coSubjects">Co-subject ids as UTF-8 bytes; null for none.</param>
+    /// <exception cref="ArgumentException">An id is empty.</exception>
+    public RecordVerdict DecideRecord(ReadOnlySpan<byte> userId, string? region, IReadOnlyList<byte[]>? coSubjects)
+    {
+        if (userId.IsEmpty)
+        {
+            throw new ArgumentException("a user id must not be empty (such a record is malformed: missing_user_id)", nameof(userId));
+        }
+
+        if (coSubjects is not null && coSubjects.Any(id => id is null || id.Length == 0))
+        {
+            throw new ArgumentException("a co-subject id must not be empty (such a record is malformed: bad_subject_type)", nameof(coSubjects));
+        }
+
+        var subjects = new RecordDecision.ByteArraySubjects(coSubjects ?? []);
+        return RecordDecision.Decide(this, userId, RecordDecision.ResolveRegion(this, region), ref subjects);
+    }
+
     /// <summary>Decides one subject.</summary>
     /// <param name="userId">The exact UTF-8 bytes of the user id.</param>
     /// <param name="recordRegion">The record's region resolved with <see cref="ResolveRegion"/>, or null when the record has none.</param>

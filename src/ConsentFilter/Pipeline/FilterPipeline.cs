@@ -36,8 +36,8 @@ internal sealed class FilterPipeline
     internal static FieldPaths CreatePaths(ConsentFilterOptions options) =>
         new(options.UserField, options.RegionField, options.IdField, [.. options.SubjectFields], options.MaxSubjects);
 
-    /// <summary>The run's output summary, when a <see cref="Provenance.UserSummaryHasher"/> was given.</summary>
-    internal Provenance.OutputSummary? Summary { get; private set; }
+    /// <summary>The run's output summary, when a <see cref="UserSummaryHasher"/> was given.</summary>
+    internal OutputSummary? Summary { get; private set; }
 
     /// <summary>How each input was stored (compression, checksums), known once it was read to its end.</summary>
     internal InputContent[] Contents { get; private set; } = [];
@@ -48,10 +48,10 @@ internal sealed class FilterPipeline
         Stream? rejections,
         Stream? quarantine,
         byte[]? hashKey,
-        Provenance.UserSummaryHasher? userSummary,
+        UserSummaryHasher? userSummary,
         CancellationToken cancellationToken)
     {
-        Summary = userSummary is null ? null : new Provenance.OutputSummary();
+        Summary = userSummary is null ? null : new OutputSummary();
         Contents = new InputContent[inputs.Count];
         var perInput = new RunCounts[inputs.Count];
         for (var i = 0; i < perInput.Length; i++)
@@ -167,7 +167,7 @@ internal sealed class FilterPipeline
                 Summary!.Add(summary);
             }
 
-            Telemetry.ConsentFilterTelemetry.Record(batch.Counts, batch.InputBytes);
+            RunMetrics.Record(batch.Counts, batch.InputBytes);
             totals.Add(batch.Counts);
             totalBytes += batch.InputBytes;
             _progress?.Report(new FilterProgress(totals.Records, totals.Kept, totals.DroppedTotal, totals.QuarantinedTotal, totalBytes, batch.InputIndex));

@@ -46,7 +46,7 @@ public sealed class FilterReport
     }
 
     /// <summary>The output summary (user/region pairs of kept and dropped records), when the run collected it for a manifest.</summary>
-    internal Provenance.OutputSummary? Summary { get; init; }
+    internal OutputSummary? Summary { get; init; }
 
     /// <summary>Whether the run finished; a report object only exists for finished runs.</summary>
     public bool Complete => true;
@@ -190,8 +190,7 @@ public sealed class FilterReport
     }
 
     /// <summary>The library's informational version.</summary>
-    public static string ToolVersion { get; } =
-        typeof(FilterReport).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+    public static string ToolVersion => Internal.ToolInfo.Version;
 }
 
 /// <summary>Counts for one input.</summary>

@@ -24,7 +24,7 @@ internal sealed class RecordAudit
     private readonly IReadOnlyList<string> _inputNames;
     private readonly byte[] _lineName;
     private readonly byte[] _hash = new byte[32];
-    private readonly Provenance.UserSummaryHasher? _summary;
+    private readonly UserSummaryHasher? _summary;
     private Utf8JsonWriter? _json;
 
     /// <param name="settings">Which audit outputs are written and how ids are hashed.</param>
@@ -56,7 +56,7 @@ internal sealed class RecordAudit
 
         if (_summary is not null)
         {
-            batch.Summary = new Provenance.OutputSummary();
+            batch.Summary = new OutputSummary();
         }
     }
 
@@ -208,4 +208,4 @@ internal readonly ref struct RecordId(ReadOnlySpan<byte> Value, bool IsRawJson)
 /// <param name="WriteQuarantine">Whether malformed records are written to quarantine.</param>
 /// <param name="HashKey">HMAC key for user ids, or null for plain SHA-256.</param>
 /// <param name="UserSummary">Collects keyed hashes of the users in kept records (for the manifest), or null.</param>
-internal sealed record AuditSettings(bool WriteRejections, bool WriteQuarantine, byte[]? HashKey, Provenance.UserSummaryHasher? UserSummary = null);
+internal sealed record AuditSettings(bool WriteRejections, bool WriteQuarantine, byte[]? HashKey, UserSummaryHasher? UserSummary = null);

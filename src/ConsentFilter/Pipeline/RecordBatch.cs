@@ -27,7 +27,7 @@ internal abstract class RecordBatch(int inputIndex, long sequence)
     internal ArrayBufferWriter<byte>? Quarantine { get; set; }
 
     /// <summary>The manifest's summary of this batch (kept and dropped user/region pairs), when a manifest is written.</summary>
-    internal Provenance.OutputSummary? Summary { get; set; }
+    internal OutputSummary? Summary { get; set; }
 
     /// <summary>Input bytes (after decompression) read to fill this batch.</summary>
     internal long InputBytes { get; set; }

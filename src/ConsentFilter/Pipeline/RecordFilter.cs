@@ -123,7 +123,7 @@ public sealed class RecordFilter : IDisposable
         RunCoreAsync(inputs, outputs, null, cancellationToken);
 
     private async Task<FilterReport> RunCoreAsync(
-        IReadOnlyList<RecordInput> inputs, FilterOutputs outputs, Provenance.UserSummaryHasher? userSummary, CancellationToken cancellationToken)
+        IReadOnlyList<RecordInput> inputs, FilterOutputs outputs, UserSummaryHasher? userSummary, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         ArgumentNullException.ThrowIfNull(outputs);
@@ -222,7 +222,7 @@ public sealed class RecordFilter : IDisposable
 
             var summaryKey = SummaryKey(out var keyIsSecret);
             var report = await RunCoreAsync(inputs, new FilterOutputs(kept.Stream, rejections?.Stream, quarantine?.Stream),
-                manifest ? new Provenance.UserSummaryHasher(summaryKey) : null, cancellationToken).ConfigureAwait(false);
+                manifest ? new UserSummaryHasher(summaryKey) : null, cancellationToken).ConfigureAwait(false);
             if (reportFile is not null)
             {
                 report.WriteJson(reportFile.Stream);
@@ -236,12 +236,12 @@ public sealed class RecordFilter : IDisposable
             }
 
             // The manifest describes the output as committed (hashed after its compressed trailer), in the same commit.
-            await using var manifestFile = manifest ? AtomicFile.Create(Provenance.Manifest.PathFor(outputs.Output), fileSystem) : null;
+            await using var manifestFile = manifest ? AtomicFile.Create(RunManifest.PathFor(outputs.Output), fileSystem) : null;
             if (manifestFile is not null)
             {
-                var bytes = Provenance.Manifest.Build(report, Convert.ToHexStringLower(outputHash!.GetHashAndReset()),
+                var bytes = RunManifest.Build(report, Convert.ToHexStringLower(outputHash!.GetHashAndReset()),
                     [.. inputHashes.Select((h, i) => inputPaths[i] == IO.RecordFiles.StandardStream ? "" : Convert.ToHexStringLower(h!.GetHashAndReset()))],
-                    summaryKey, report.Summary ?? new Provenance.OutputSummary(), keyIsSecret);
+                    summaryKey, report.Summary ?? new OutputSummary(), keyIsSecret);
                 await manifestFile.Stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
                 await manifestFile.PrepareAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -296,7 +296,7 @@ public sealed class RecordFilter : IDisposable
                 try
                 {
                     worker.Process(batch, compact: false);
-                    Telemetry.ConsentFilterTelemetry.Record(batch.Counts, batch.InputBytes);
+                    RunMetrics.Record(batch.Counts, batch.InputBytes);
                     for (var i = 0; i < batch.RecordCount; i++)
                     {
                         cancellationToken.ThrowIfCancellationRequested();

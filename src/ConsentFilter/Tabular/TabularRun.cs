@@ -118,7 +118,7 @@ internal sealed class TabularRun
 
         foreach (var counts in PerInput)
         {
-            Telemetry.ConsentFilterTelemetry.Record(counts, counts.Bytes);
+            RunMetrics.Record(counts, counts.Bytes);
         }
 
         return report;

@@ -1,3 +1,4 @@
+using ConsentFilter.Pipeline;
 using System.Text;
 using ConsentFilter.Cli;
 using ConsentFilter.Provenance;

@@ -7,7 +7,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 
-namespace ConsentFilter.Tests.Consent;
+namespace ConsentFilter.Tests.Decisions;
 
 /// <summary>diff(A, B) lists exactly the users with a record the full filter keeps under one snapshot and drops under the other.</summary>
 public sealed class SnapshotDiffTests

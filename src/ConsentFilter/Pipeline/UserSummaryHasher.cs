@@ -1,7 +1,7 @@
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
 
-namespace ConsentFilter.Provenance;
+namespace ConsentFilter.Pipeline;
 
 /// <summary>Keyed 64-bit hashes of (user id, record region) pairs for a manifest's summary of an output.</summary>
 /// <remarks>

@@ -1,7 +1,7 @@
 using ConsentFilter.Decisions;
-using ConsentFilter.Pipeline;
+using ConsentFilter.IO;
 
-namespace ConsentFilter.IO;
+namespace ConsentFilter.Pipeline;
 
 /// <summary>The check every file run makes before it opens anything: no output is an input or another output.</summary>
 internal static class FileRunPaths
@@ -31,7 +31,7 @@ internal static class FileRunPaths
         yield return ("output", outputs.Output);
         if (manifest && outputs.Output != RecordFiles.StandardStream)
         {
-            yield return ("manifest", Provenance.Manifest.PathFor(outputs.Output));
+            yield return ("manifest", RunManifest.PathFor(outputs.Output));
         }
 
         if (outputs.Rejections is { } rejections)

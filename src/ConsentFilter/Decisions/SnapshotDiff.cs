@@ -1,7 +1,7 @@
-using ConsentFilter.Decisions;
+using ConsentFilter.Consent;
 using ConsentFilter.Jurisdictions;
 
-namespace ConsentFilter.Consent;
+namespace ConsentFilter.Decisions;
 
 /// <summary>Which users' decisions changed between two snapshots (revocation deltas).</summary>
 /// <remarks>

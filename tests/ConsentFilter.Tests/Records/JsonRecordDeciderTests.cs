@@ -1,10 +1,11 @@
 using System.Text;
 using ConsentFilter.Decisions;
 using ConsentFilter.Records;
+using ConsentFilter.Tests.Decisions;
 
-namespace ConsentFilter.Tests.Decisions;
+namespace ConsentFilter.Tests.Records;
 
-public class RecordDeciderTests
+public class JsonRecordDeciderTests
 {
     private static readonly FieldPaths s_paths = new("user_id", "region", "id", ["recipients", "mentions"]);
 

@@ -1,4 +1,4 @@
-namespace ConsentFilter.Provenance;
+namespace ConsentFilter.Pipeline;
 
 /// <summary>What a manifest remembers of an output's records, without their content.</summary>
 /// <remarks>
