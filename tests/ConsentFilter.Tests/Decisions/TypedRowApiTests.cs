@@ -99,4 +99,20 @@ public sealed class TypedRowApiTests
         Assert.Equal(3, tally.Counts.Records);
         Assert.True(Interlocked.Read(ref kept) - before >= 2);
     }
+
+    [Fact]
+    public void ReadmeSnippet_TypedRowApi_RunsAsWritten()
+    {
+        // The README's lines, verbatim, against the sample files.
+        var root = Docs.ReadmeTests.RepositoryRoot();
+        var options = new ConsentFilterOptions { Purpose = "ai_training" };
+        options.SubjectFields.Add("recipients");
+        using var filter = RecordFilter.Load(Path.Combine(root, "samples", "consent.csv"), Path.Combine(root, "samples", "jurisdictions.csv"), options);
+        var tally = new RecordTally();
+        ConsentFilter.Decisions.RecordVerdict verdict = filter.Policy.DecideRecord("u0007", "us-ca", ["u0002"]);
+        tally.Add(verdict);
+        tally.Flush();
+        Assert.Equal(1, tally.Counts.Records);
+        Assert.Contains("var tally = new RecordTally();", File.ReadAllText(Path.Combine(root, "README.md")), StringComparison.Ordinal);
+    }
 }
