@@ -4,7 +4,7 @@ using ConsentFilter.Records;
 
 namespace ConsentFilter.Streaming;
 
-/// <summary>What a <see cref="StreamFilterWorker"/> has done: every acked input is counted exactly once.</summary>
+/// <summary>What a <see cref="StreamFilterWorker"/> has done: every acked input is counted exactly once (and reaches the "ConsentFilter" meter as file runs' records do).</summary>
 /// <remarks>
 /// Thread-safe. Counted when the input is acked, so <c>Records == Kept + Dropped + Quarantined</c> holds for acked inputs;
 /// a redelivered input (after a crash or an ack timeout) is counted by the worker that acks it.
@@ -90,6 +90,7 @@ public sealed class StreamCounts
     {
         Interlocked.Increment(ref _kept);
         Interlocked.Increment(ref _records);
+        Pipeline.RunMetrics.RecordOne(DropReason.None, MalformedKind.None);
         if (duplicate)
         {
             Interlocked.Increment(ref _duplicates);
@@ -100,12 +101,14 @@ public sealed class StreamCounts
     {
         Interlocked.Increment(ref _dropped[(int)reason]);
         Interlocked.Increment(ref _records);
+        Pipeline.RunMetrics.RecordOne(reason, MalformedKind.None);
     }
 
     internal void AddQuarantined(MalformedKind kind)
     {
         Interlocked.Increment(ref _quarantined[(int)kind]);
         Interlocked.Increment(ref _records);
+        Pipeline.RunMetrics.RecordOne(DropReason.None, kind);
     }
 
     internal void AddBlank() => Interlocked.Increment(ref _blank);

@@ -36,4 +36,24 @@ internal static class RunMetrics
             }
         }
     }
+
+    /// <summary>Adds one record decided outside a batch (the stream, which accounts record by record).</summary>
+    /// <param name="reason">The drop reason, or <see cref="DropReason.None"/> when kept or quarantined.</param>
+    /// <param name="error">The malformed kind when quarantined, else <see cref="MalformedKind.None"/>.</param>
+    internal static void RecordOne(DropReason reason, MalformedKind error)
+    {
+        ConsentFilterTelemetry.Read.Add(1);
+        if (error != MalformedKind.None)
+        {
+            ConsentFilterTelemetry.Quarantined.Add(1, new KeyValuePair<string, object?>("error", error.ToName()));
+        }
+        else if (reason != DropReason.None)
+        {
+            ConsentFilterTelemetry.Dropped.Add(1, new KeyValuePair<string, object?>("reason", reason.ToName()));
+        }
+        else
+        {
+            ConsentFilterTelemetry.Kept.Add(1);
+        }
+    }
 }
