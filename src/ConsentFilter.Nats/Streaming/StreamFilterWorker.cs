@@ -197,20 +197,7 @@ public sealed class StreamFilterWorker
             json.WriteString("stream"u8, stream);
             json.WriteNumber("seq"u8, sequence);
             json.WriteString("error"u8, kind.ToName());
-            var raw = StripLineEnding(body);
-            if (kind == MalformedKind.LineTooLong)
-            {
-                json.WriteBoolean("raw_omitted"u8, true);
-            }
-            else if (kind == MalformedKind.InvalidUtf8)
-            {
-                json.WriteBase64String("raw_base64"u8, raw);
-            }
-            else
-            {
-                json.WriteString("raw"u8, raw);
-            }
-
+            Pipeline.RecordAudit.WriteRaw(json, kind, StripLineEnding(body));
             json.WriteEndObject();
         }
 

@@ -146,6 +146,18 @@ internal sealed class RecordAudit
         json.WriteString("file"u8, _inputNames[batch.InputIndex]);
         json.WriteNumber(_lineName, line);
         json.WriteString("error"u8, kind.ToName());
+        WriteRaw(json, kind, raw, hasRaw);
+        json.WriteEndObject();
+        EndLine(json, output);
+    }
+
+    /// <summary>
+    /// Writes a quarantined record's content (SPEC 4): <c>raw</c> as text, <c>raw_base64</c> when it is not UTF-8, or
+    /// <c>raw_omitted</c> when it has no text form, was too long to read, or is larger than the quarantine copies.
+    /// </summary>
+    /// <remarks>The one place the quarantine's content members are chosen: file runs and the stream both call it.</remarks>
+    internal static void WriteRaw(Utf8JsonWriter json, MalformedKind kind, ReadOnlySpan<byte> raw, bool hasRaw = true)
+    {
         if (!hasRaw || kind == MalformedKind.LineTooLong || raw.Length > MaxQuarantinedRawBytes)
         {
             json.WriteBoolean("raw_omitted"u8, true);
@@ -158,9 +170,6 @@ internal sealed class RecordAudit
         {
             json.WriteString("raw"u8, raw);
         }
-
-        json.WriteEndObject();
-        EndLine(json, output);
     }
 
     /// <summary>
