@@ -1,94 +1,198 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using DuckDB.NET.Data;
 
 namespace ConsentFilter.Benchmarks;
 
 /// <summary>
-/// End-to-end benchmark: generates a corpus, then times, side by side on the same files, a line-copy baseline, the
-/// real <c>consentfilter filter</c> process and a DuckDB peer doing the same rules; prints records/s, MB/s, peak RSS
-/// and the ratios.
+/// End-to-end benchmark: generates a corpus (the same records as JSON Lines and as CSV), then times, side by side on
+/// the same files and for each format of <c>--formats</c>, a line-copy baseline, the real <c>consentfilter filter</c>
+/// process and a DuckDB peer doing the same rules; prints wall and CPU time, records/s, MB/s, peak RSS, kept counts
+/// (a loud mismatch when they differ) and the ratios.
 /// </summary>
 internal static class EndToEnd
 {
     internal static int Generate(string[] args)
     {
         var settings = Settings.Parse(args);
-        var corpus = CorpusGenerator.Generate(settings.Directory, settings.Records, settings.Users, settings.Seed);
-        Console.WriteLine($"{corpus.Records} ({corpus.Bytes / 1e6:F0} MB), {corpus.Consent}, {corpus.Jurisdictions}");
+        var corpus = CorpusGenerator.Generate(settings.Directory, settings.Records, settings.Users, settings.Seed, settings.Corpus);
+        Console.WriteLine($"{corpus.Records} ({corpus.Bytes / 1e6:F0} MB), {corpus.RecordsCsv} ({corpus.CsvBytes / 1e6:F0} MB), {corpus.Consent}, {corpus.Jurisdictions}");
+        Console.WriteLine(LineStats(corpus.Records));
         return 0;
     }
 
     internal static async Task<int> RunAsync(string[] args)
     {
         var settings = Settings.Parse(args);
-        var corpus = CorpusGenerator.Generate(settings.Directory, settings.Records, settings.Users, settings.Seed);
+        var corpus = CorpusGenerator.Generate(settings.Directory, settings.Records, settings.Users, settings.Seed, settings.Corpus);
         var output = Path.Combine(settings.Directory, "out");
         Directory.CreateDirectory(output);
-        Console.WriteLine($"corpus: {corpus.RecordCount:N0} records, {corpus.Bytes / 1e6:F0} MB, {settings.Users:N0} users, seed {settings.Seed}; " +
-                          $"{Environment.ProcessorCount} cores; .NET {Environment.Version}; runs {settings.Runs} (median)");
+        Console.WriteLine($"corpus: {settings.Corpus.ToString().ToLowerInvariant()}, {corpus.RecordCount:N0} records, JSON Lines {corpus.Bytes / 1e6:F0} MB, " +
+                          $"CSV {corpus.CsvBytes / 1e6:F0} MB, {settings.Users:N0} users, seed {settings.Seed}; " +
+                          $"{Environment.ProcessorCount} cores; .NET {Environment.Version}; runs {settings.Runs} (medians of wall and of CPU)");
+        Console.WriteLine($"JSON Lines {LineStats(corpus.Records)}");
+        Console.WriteLine($"load average at start: {LoadAverage()}");
 
-        var copy = Median(settings.Runs, () => Measure(() => LineCopy(corpus.Records, Path.Combine(output, "copy.jsonl"))));
         var clis = new[] { CliUnderTest.Managed, CliUnderTest.Native(args) }.OfType<CliUnderTest>().ToList();
-        var runs = clis.Select(cli => (
-            Cli: cli,
-            Filter: Median(settings.Runs, () => MeasureProcess(cli, FilterArguments(corpus, output, settings))),
-            Bare: Median(settings.Runs, () => MeasureProcess(cli, [.. FilterArguments(corpus, output, settings), "--no-manifest"])))).ToList();
-        Result? duck = settings.SkipDuckDb ? null : Median(settings.Runs, () => Measure(() => DuckDbPeer(corpus, Path.Combine(output, "duck.json"))));
-
-        Print("line copy (C#, split + write all)", copy, corpus);
-        foreach (var (cli, filter, bare) in runs)
+        var rows = new List<Row>();
+        foreach (var format in settings.Formats)
         {
-            Print($"consentfilter filter, {cli.Name}", filter, corpus);
-            Print($"consentfilter filter --no-manifest, {cli.Name}", bare, corpus);
-        }
-
-        if (duck is not null)
-        {
-            Print("DuckDB (read_json, joins, COPY TO json)", duck, corpus);
-        }
-
-        Console.WriteLine();
-        foreach (var (cli, filter, bare) in runs)
-        {
-            Console.WriteLine($"{cli.Name}: {copy.Seconds / filter.Seconds * 100:F0} % of line-copy throughput, {copy.Seconds / bare.Seconds * 100:F0} % without manifest (target >= 50 %)");
-            if (duck is not null)
+            var input = format == "csv" ? corpus.RecordsCsv : corpus.Records;
+            var bytes = format == "csv" ? corpus.CsvBytes : corpus.Bytes;
+            rows.Add(new Row(format, "line copy (C#, split + write all)", null, false,
+                Median(settings.Runs, () => Measure(() => LineCopy(input, Path.Combine(output, $"copy.{format}")))), bytes));
+            foreach (var cli in clis)
             {
-                Console.WriteLine($"{cli.Name}: {duck.Seconds / filter.Seconds:F1}x DuckDB's records/s, {duck.Seconds / bare.Seconds:F1}x without manifest (target >= 5x)");
+                rows.Add(new Row(format, $"consentfilter filter, {cli.Name}", cli.Name, false,
+                    Median(settings.Runs, () => MeasureProcess(cli, FilterArguments(input, format, corpus, output, settings))), bytes));
+                rows.Add(new Row(format, $"consentfilter filter --no-manifest, {cli.Name}", cli.Name, true,
+                    Median(settings.Runs, () => MeasureProcess(cli, [.. FilterArguments(input, format, corpus, output, settings), "--no-manifest"])), bytes));
+            }
+
+            if (!settings.SkipDuckDb)
+            {
+                var label = format == "csv" ? "DuckDB (read_csv, joins, COPY TO csv)" : "DuckDB (read_json, joins, COPY TO json)";
+                rows.Add(new Row(format, label, "duckdb", false,
+                    Median(settings.Runs, () => Measure(() => (long?)DuckDbPeer(corpus, format, Path.Combine(output, $"duck.{format}")))), bytes));
             }
         }
 
+        Console.WriteLine();
+        Console.WriteLine($"{"format",-6} {"run",-50} {"wall",8} {"CPU u+s",8} {"rec/s",11} {"MB/s",6} {"peak RSS",9} {"kept",10}");
+        foreach (var row in rows)
+        {
+            var result = row.Result;
+            var rss = result.PeakRssBytes > 0 ? $"{result.PeakRssBytes / 1048576.0:F0} MiB" : "-";
+            var kept = result.Kept is { } k ? k.ToString("N0", CultureInfo.InvariantCulture) : "-";
+            Console.WriteLine($"{row.Format,-6} {row.Name,-50} {result.Seconds,6:F2} s {result.CpuSeconds,6:F2} s {corpus.RecordCount / result.Seconds,11:N0} " +
+                              $"{row.Bytes / 1e6 / result.Seconds,6:F0} {rss,9} {kept,10}");
+        }
+
+        Console.WriteLine();
+        foreach (var row in rows.Where(r => r.Tool is not null && r.Tool != "duckdb"))
+        {
+            var copy = rows.First(r => r.Format == row.Format && r.Tool is null).Result;
+            var duck = rows.FirstOrDefault(r => r.Format == row.Format && r.Tool == "duckdb")?.Result;
+            var vsDuck = duck is null ? "" : $", {duck.Seconds / row.Result.Seconds:F1}x DuckDB's records/s ({duck.CpuSeconds / row.Result.CpuSeconds:F1}x in CPU)";
+            Console.WriteLine($"{row.Format} {row.Name}: {copy.Seconds / row.Result.Seconds * 100:F0} % of line-copy throughput{vsDuck}");
+        }
+
+        if (settings.Formats.Contains("jsonl") && settings.Formats.Contains("csv"))
+        {
+            foreach (var row in rows.Where(r => r.Format == "csv" && r.Tool is not null))
+            {
+                var jsonl = rows.First(r => r.Format == "jsonl" && r.Name == row.Name.Replace("csv", "json", StringComparison.Ordinal)).Result;
+                Console.WriteLine($"CSV vs JSON Lines, {row.Name}: {row.Result.Seconds / jsonl.Seconds:F2}x the wall time, {row.Result.CpuSeconds / jsonl.CpuSeconds:F2}x the CPU time{(row.Tool == "duckdb" ? "" : " (target <= 2x)")}");
+            }
+        }
+
+        var counts = rows.Where(r => r.Result.Kept is not null).Select(r => (r.Format, r.Name, Kept: r.Result.Kept!.Value)).ToList();
+        if (counts.Select(c => c.Kept).Distinct().Count() > 1)
+        {
+            Console.WriteLine();
+            Console.WriteLine("!!!!!!!! MISMATCH: the runs kept different numbers of records !!!!!!!!");
+            foreach (var (format, name, kept) in counts)
+            {
+                Console.WriteLine($"!!!!!!!!   {format,-6} {name,-50} kept {kept:N0}");
+            }
+        }
+        else if (counts.Count > 0)
+        {
+            Console.WriteLine($"kept counts equal across {counts.Count} runs: {counts[0].Kept:N0} of {corpus.RecordCount:N0}");
+        }
+
+        Console.WriteLine($"load average at end: {LoadAverage()}");
         await Task.CompletedTask.ConfigureAwait(false);
         return 0;
     }
 
-    private static string[] FilterArguments(CorpusGenerator.Corpus corpus, string output, Settings settings) =>
+    private sealed record Row(string Format, string Name, string? Tool, bool NoManifest, Result Result, long Bytes);
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
+    /// <summary>Line length distribution and the share of non-ASCII bytes of a JSON Lines file.</summary>
+    private static string LineStats(string path)
+    {
+        var lengths = new List<int>();
+        long nonAscii = 0, total = 0;
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
+        {
+            var buffer = new byte[1 << 20];
+            var current = 0;
+            int n;
+            while ((n = stream.Read(buffer)) > 0)
+            {
+                total += n;
+                foreach (var b in buffer.AsSpan(0, n))
+                {
+                    current++;
+                    if (b >= 0x80)
+                    {
+                        nonAscii++;
+                    }
+                    else if (b == (byte)'\n')
+                    {
+                        lengths.Add(current);
+                        current = 0;
+                    }
+                }
+            }
+        }
+
+        lengths.Sort();
+        int At(double q) => lengths.Count == 0 ? 0 : lengths[(int)Math.Min(lengths.Count - 1, q * lengths.Count)];
+        return $"line bytes: min {At(0)}, p10 {At(0.1)}, median {At(0.5)}, p90 {At(0.9)}, p99 {At(0.99)}, max {At(1)}; " +
+               $"non-ASCII bytes {(total == 0 ? 0 : nonAscii * 100.0 / total):F0} %";
+    }
+
+    private static string[] FilterArguments(string input, string format, CorpusGenerator.Corpus corpus, string output, Settings settings) =>
     [
-        "filter", "--records", corpus.Records, "--consent", settings.Snapshot ?? corpus.Consent, "--jurisdictions", corpus.Jurisdictions,
-        "--subject-field", "recipients", "--out", Path.Combine(output, "kept.jsonl"), "--report", Path.Combine(output, "report.json"),
+        "filter", "--records", input, "--consent", settings.Snapshot ?? corpus.Consent, "--jurisdictions", corpus.Jurisdictions,
+        "--subject-field", "recipients", "--out", Path.Combine(output, $"kept.{format}"), "--report", Path.Combine(output, "report.json"),
     ];
 
-    private sealed record Result(double Seconds, long PeakRssBytes);
+    private sealed record Result(double Seconds, double CpuSeconds, long PeakRssBytes, long? Kept);
 
+    /// <summary>Median wall time and median CPU time (each on its own), the highest peak RSS, the last kept count.</summary>
     private static Result Median(int runs, Func<Result> run)
     {
-        var results = Enumerable.Range(0, runs).Select(_ => run()).OrderBy(r => r.Seconds).ToList();
-        return results[results.Count / 2];
+        var results = Enumerable.Range(0, runs).Select(_ => run()).ToList();
+        var wall = results.Select(r => r.Seconds).Order().ToList();
+        var cpu = results.Select(r => r.CpuSeconds).Order().ToList();
+        return new Result(wall[wall.Count / 2], cpu[cpu.Count / 2], results.Max(r => r.PeakRssBytes), results[^1].Kept);
     }
 
-    private static Result Measure(Action action)
+    private static Result Measure(Func<long?> action)
     {
         GC.Collect();
+        var cpu = CpuTime.Self();
         var clock = Stopwatch.StartNew();
-        action();
-        return new Result(clock.Elapsed.TotalSeconds, 0);
+        var kept = action();
+        return new Result(clock.Elapsed.TotalSeconds, CpuTime.Self() - cpu, 0, kept);
     }
+
+    private static Result Measure(Action action) => Measure(() =>
+    {
+        action();
+        return (long?)null;
+    });
 
     /// <summary>Runs the CLI as its own process and samples its peak RSS (VmHWM) from /proc.</summary>
     private static Result MeasureProcess(CliUnderTest cli, string[] arguments)
     {
         var start = cli.StartInfo(arguments);
-
+        var cpu = CpuTime.Children();
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
@@ -100,12 +204,22 @@ internal static class EndToEnd
         }
 
         var elapsed = clock.Elapsed.TotalSeconds;
+        var cpuSeconds = CpuTime.Children() - cpu;
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"consentfilter exited {process.ExitCode}: {stderr.Result}{stdout.Result}");
         }
 
-        return new Result(elapsed, peak);
+        var report = arguments[Array.IndexOf(arguments, "--report") + 1];
+        using var document = JsonDocument.Parse(File.ReadAllBytes(report));
+        var root = document.RootElement;
+        var quarantined = root.GetProperty("quarantined").GetProperty("total").GetInt64();
+        if (quarantined != 0)
+        {
+            Console.WriteLine($"!!!!!!!! {quarantined:N0} records quarantined: {root.GetProperty("quarantined")}");
+        }
+
+        return new Result(elapsed, cpuSeconds, peak, root.GetProperty("kept").GetInt64());
     }
 
     private static long ReadPeakRss(int pid)
@@ -162,17 +276,41 @@ internal static class EndToEnd
         GC.KeepAlive(lines);
     }
 
-    /// <summary>DuckDB doing the same rules (authors and co-subjects, regions, GPC, minors) with joins; not byte-preserving.</summary>
-    private static void DuckDbPeer(CorpusGenerator.Corpus corpus, string output)
+    /// <summary>
+    /// DuckDB doing the same rules (authors and co-subjects, regions, GPC, minors) with joins; not byte-preserving.
+    /// Ids compare as the SPEC says: a JSON integer is its decimal text (read into VARCHAR), co-subjects are an array
+    /// or one scalar in JSON, and <c>a;b</c> or a JSON array cell in CSV. Returns the number of kept rows.
+    /// </summary>
+    private static long DuckDbPeer(CorpusGenerator.Corpus corpus, string format, string output)
     {
         using var connection = new DuckDBConnection("DataSource=:memory:");
         connection.Open();
-        void Execute(string sql)
+        int Execute(string sql)
         {
             using var command = connection.CreateCommand();
             command.CommandText = sql;
-            command.ExecuteNonQuery();
+            return command.ExecuteNonQuery();
         }
+
+        var source = format == "csv"
+            ? $$"""
+              SELECT id, user_id, region, created_at, meta, reply_to, text, recipients,
+                  CASE WHEN recipients IS NULL OR recipients = '' THEN []::VARCHAR[]
+                       WHEN starts_with(recipients, '[') THEN from_json(recipients, '["VARCHAR"]')
+                       ELSE string_split(recipients, ';') END AS subs
+              FROM read_csv('{{corpus.RecordsCsv}}', header = true, delim = ',', quote = '"', escape = '"', max_line_size = 33554432,
+                  columns = {id: 'VARCHAR', user_id: 'VARCHAR', region: 'VARCHAR', created_at: 'VARCHAR', recipients: 'VARCHAR',
+                             text: 'VARCHAR', meta: 'VARCHAR', reply_to: 'VARCHAR'})
+              """
+            : $$"""
+              SELECT id, user_id, region, created_at, meta, reply_to, text, recipients,
+                  CASE WHEN recipients IS NULL THEN []::VARCHAR[]
+                       WHEN json_type(recipients) = 'ARRAY' THEN from_json(recipients, '["VARCHAR"]')
+                       ELSE [recipients ->> '$'] END AS subs
+              FROM read_json('{{corpus.Records}}', format = 'newline_delimited', maximum_object_size = 33554432,
+                  columns = {id: 'VARCHAR', user_id: 'VARCHAR', region: 'VARCHAR', created_at: 'VARCHAR', meta: 'JSON', reply_to: 'JSON',
+                             text: 'VARCHAR', recipients: 'JSON'})
+              """;
 
         Execute($"SET threads = {Environment.ProcessorCount}; SET preserve_insertion_order = true;");
         Execute($$"""
@@ -188,15 +326,13 @@ internal static class EndToEnd
             FROM read_csv('{{corpus.Consent}}', header = true, all_varchar = true) c
             LEFT JOIN j je ON je.code = upper(trim(c.region))
             LEFT JOIN j jc ON jc.code = split_part(upper(trim(c.region)), '-', 1);
-            CREATE TABLE r AS SELECT row_number() OVER () AS rn, *
-            FROM read_json('{{corpus.Records}}', format = 'newline_delimited',
-                columns = {id: 'VARCHAR', user_id: 'VARCHAR', region: 'VARCHAR', created_at: 'VARCHAR', meta: 'JSON', text: 'VARCHAR', recipients: 'VARCHAR[]'});
+            CREATE TABLE r AS SELECT row_number() OVER () AS rn, * FROM ({{source}});
             CREATE TABLE rr AS SELECT r.rn,
                 CASE WHEN r.region IS NULL THEN NULL ELSE coalesce(je.rank, jc.rank, (SELECT rank FROM star)) END AS record_rank
             FROM r LEFT JOIN j je ON je.code = upper(trim(r.region)) LEFT JOIN j jc ON jc.code = split_part(upper(trim(r.region)), '-', 1);
             CREATE TABLE subjects AS
                 SELECT rn, user_id FROM r
-                UNION ALL SELECT rn, unnest(recipients) AS user_id FROM r WHERE recipients IS NOT NULL;
+                UNION ALL SELECT rn, unnest(subs) AS user_id FROM r WHERE len(subs) > 0;
             CREATE TABLE denied AS SELECT DISTINCT rn FROM (
                 SELECT s.rn, u.user_id IS NULL AS unknown, u.minor, u.consent, u.gpc,
                     CASE WHEN u.home_rank IS NULL AND rr.record_rank IS NULL THEN (SELECT rank FROM star)
@@ -205,16 +341,12 @@ internal static class EndToEnd
             WHERE unknown OR minor OR eff = 2 OR consent = 'denied'
                OR (eff = 1 AND consent <> 'granted') OR (eff = 0 AND consent = 'unset' AND gpc);
             """);
-        Execute($"COPY (SELECT id, user_id, region, created_at, meta, text, recipients FROM r ANTI JOIN denied d ON d.rn = r.rn ORDER BY r.rn) TO '{output}' (FORMAT JSON);");
+        var options = format == "csv" ? "FORMAT csv, HEADER true" : "FORMAT json";
+        return Execute($"COPY (SELECT id, user_id, region, created_at, recipients, text, meta, reply_to FROM r ANTI JOIN denied d ON d.rn = r.rn ORDER BY r.rn) TO '{output}' ({options});");
     }
 
-    private static void Print(string name, Result result, CorpusGenerator.Corpus corpus)
-    {
-        var rss = result.PeakRssBytes > 0 ? $"{result.PeakRssBytes / 1048576.0,7:F0} MiB" : "      -    ";
-        Console.WriteLine($"{name,-48} {result.Seconds,7:F2} s {corpus.RecordCount / result.Seconds,12:N0} rec/s {corpus.Bytes / 1e6 / result.Seconds,8:F0} MB/s  peak RSS {rss}");
-    }
-
-    private sealed record Settings(int Records, int Users, int Seed, string Directory, int Runs, bool SkipDuckDb, string? Snapshot)
+    private sealed record Settings(
+        int Records, int Users, int Seed, string Directory, int Runs, bool SkipDuckDb, string? Snapshot, CorpusGenerator.Kind Corpus, string[] Formats)
     {
         public static Settings Parse(string[] args)
         {
@@ -233,7 +365,17 @@ internal static class EndToEnd
                 Get("--dir") ?? Path.Combine(Path.GetTempPath(), "consentfilter-bench"),
                 Int("--runs", 3),
                 args.Contains("--no-duckdb"),
-                Get("--snapshot"));
+                Get("--snapshot"),
+                CorpusGenerator.ParseKind(Get("--corpus")),
+                ParseFormats(Get("--formats") ?? "jsonl,csv"));
+        }
+
+        private static string[] ParseFormats(string text)
+        {
+            var formats = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(f => f.ToLowerInvariant()).Distinct().ToArray();
+            return formats.Length > 0 && formats.All(f => f is "jsonl" or "csv")
+                ? formats
+                : throw new ArgumentException($"--formats: '{text}' is not a list of jsonl and csv");
         }
     }
 }
