@@ -1,5 +1,7 @@
 using ConsentFilter.Cli;
 
+ConsentFilter.Parquet.ParquetRecords.Register();
+
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {

@@ -3,7 +3,6 @@ using System.Text.Json;
 using ConsentFilter.Decisions;
 using ConsentFilter.Pipeline;
 using ConsentFilter.Records;
-using ConsentFilter.Tabular;
 using ConsentFilter.Tests.Support;
 using Parquet;
 
@@ -31,7 +30,7 @@ public sealed class TabularRecordFilterTests
 
         var fromJsonl = await new RecordFilter(policy, Options()).RunToFilesAsync([jsonl], new FilterFileOutputs(dir.File("kept.jsonl"), dir.File("rej-j.jsonl")));
         var fromCsv = await new RecordFilter(policy, Options()).RunToFilesAsync([csv], new FilterFileOutputs(dir.File("kept.csv"), dir.File("rej-c.jsonl")));
-        var fromParquet = await new ParquetRecordFilter(policy, Options()).RunToFilesAsync([parquet], new FilterFileOutputs(dir.File("kept.parquet"), dir.File("rej-p.jsonl")));
+        var fromParquet = await new RecordFilter(policy, Options()).RunToFilesAsync([parquet], new FilterFileOutputs(dir.File("kept.parquet"), dir.File("rej-p.jsonl")));
 
         Assert.Equal(600, fromJsonl.Totals.Records);
         Assert.True(fromJsonl.Totals.Kept > 0 && fromJsonl.Totals.DroppedTotal > 0 && fromJsonl.Totals.QuarantinedTotal > 0);
@@ -97,7 +96,7 @@ public sealed class TabularRecordFilterTests
             Assert.Equal(8, check.RowGroupCount);
         }
 
-        var report = await new ParquetRecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([input], new FilterFileOutputs(dir.File("kept.parquet")));
+        var report = await new RecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([input], new FilterFileOutputs(dir.File("kept.parquet")));
 
         var inputRows = await TabularCorpus.ParquetRowsAsync(input);
         var keptRows = await TabularCorpus.ParquetRowsAsync(dir.File("kept.parquet"));
@@ -130,7 +129,7 @@ public sealed class TabularRecordFilterTests
         using var dir = new TempDirectory();
         var input = dir.File("empty.parquet");
         await new TabularCorpus(0).WriteParquetAsync(input, rowGroupSize: 10);
-        var report = await new ParquetRecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([input], new FilterFileOutputs(dir.File("kept.parquet")));
+        var report = await new RecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([input], new FilterFileOutputs(dir.File("kept.parquet")));
         Assert.Equal(0, report.Totals.Records);
         await using var output = await ParquetReader.CreateAsync(dir.File("kept.parquet"), null, default);
         Assert.Equal(TabularCorpus.Schema, output.Schema);
@@ -147,7 +146,7 @@ public sealed class TabularRecordFilterTests
         var cut = dir.Write("cut.parquet", bytes[..(bytes.Length / 2)]);
         File.Delete(whole);
 
-        await Assert.ThrowsAnyAsync<Exception>(() => new ParquetRecordFilter(TabularCorpus.Policy(), Options())
+        await Assert.ThrowsAnyAsync<Exception>(() => new RecordFilter(TabularCorpus.Policy(), Options())
             .RunToFilesAsync([cut], new FilterFileOutputs(dir.File("kept.parquet"), dir.File("rejected.jsonl"), dir.File("quarantine.jsonl"), dir.File("report.json"))));
         Assert.Equal(["cut.parquet"], dir.FileNames());
     }
