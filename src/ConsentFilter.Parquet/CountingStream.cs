@@ -3,6 +3,7 @@ namespace ConsentFilter.Parquet;
 /// <summary>
 /// A write-only stream over the run's output that reports the bytes written as its position: the Parquet and Arrow
 /// writers ask for the position to record offsets in their footers, and the output (hashed, compressed, atomic) cannot seek.
+/// It claims to seek (Apache.Arrow's file writer insists) but only ever "seeks" to where it already is.
 /// </summary>
 internal sealed class CountingStream(Stream inner) : Stream
 {
@@ -10,7 +11,7 @@ internal sealed class CountingStream(Stream inner) : Stream
 
     public override bool CanRead => false;
 
-    public override bool CanSeek => false;
+    public override bool CanSeek => true;
 
     public override bool CanWrite => true;
 
@@ -41,7 +42,10 @@ internal sealed class CountingStream(Stream inner) : Stream
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) =>
+        (origin == SeekOrigin.Current && offset == 0) || (origin == SeekOrigin.Begin && offset == _written) || (origin == SeekOrigin.End && offset == 0)
+            ? _written
+            : throw new NotSupportedException("the output is written front to back");
 
     public override void SetLength(long value) => throw new NotSupportedException();
 }
