@@ -33,7 +33,6 @@ internal sealed class ParquetFormat : RecordFormatAdapter
         try
         {
             reader = Open(file);
-            var metadata = reader.ParquetReader.FileMetaData;
             var schema = new ColumnarSchema(reader.Schema) { Codecs = Codecs(reader) };
             var columns = DecisionColumns.Resolve(schema.Schema, run.Options, input.Name);
             ColumnarSchema.Check(run, schema, input.Name, "Parquet");

@@ -136,7 +136,7 @@ public sealed class ColumnarInputTests
             .Field(f => f.Name("recipients").DataType(new ListType(Int64Type.Default)))
             .Build();
         var input = dir.File("records.arrow");
-        await WriteArrowAsync(input, new RecordBatch(schema, [ids, meta, regions, recipients.Build(), ], 6));
+        await WriteArrowAsync(input, new RecordBatch(schema, [ids, meta, regions, recipients.Build()], 6));
 
         var options = Options();
         options.UserField = "meta.author_id";
