@@ -184,4 +184,39 @@ public sealed class ColumnarInputTests
         Assert.Equal(report.Totals.Kept, results.Count(r => r.Outcome == RecordOutcome.Kept));
         Assert.Equal(report.Totals.QuarantinedTotal, results.Count(r => r.Outcome == RecordOutcome.Quarantined));
     }
+
+    [Fact]
+    public async Task Cli_ParquetBadInput_ExitCodes_NothingCommitted()
+    {
+        using var dir = new TempDirectory();
+        var consent = dir.Write("consent.csv", TabularCorpus.Consent);
+        var whole = dir.File("whole.parquet");
+        await new TabularCorpus(200).WriteParquetAsync(whole, rowGroupSize: 50);
+        var bytes = File.ReadAllBytes(whole);
+        var cut = dir.Write("cut.parquet", bytes[..(bytes.Length - 100)]);
+
+        async Task<(int Code, string Error)> Run(params string[] args)
+        {
+            var stderr = new StringWriter();
+            var code = await ConsentFilter.Cli.ConsoleApp.RunAsync(["filter", .. args, "--consent", consent], new StringWriter(), stderr);
+            return (code, stderr.ToString());
+        }
+
+        var (code, error) = await Run("--records", cut, "--out", dir.File("kept.parquet"));
+        Assert.True(code == 1, error);
+        Assert.False(File.Exists(dir.File("kept.parquet")));
+
+        (code, error) = await Run("--records", whole, "--user-field", "author", "--out", dir.File("kept.parquet"));
+        Assert.True(code == 2, error);
+        Assert.Contains("author", error, StringComparison.Ordinal);
+        Assert.Contains("whole.parquet", error, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.File("kept.parquet")));
+
+        (code, error) = await Run("--records", whole, "--out", "-");
+        Assert.True(code == 2, error);
+
+        (code, error) = await Run("--records", whole, "--out", dir.File("kept.parquet"), "--no-manifest");
+        Assert.True(code == 0, error);
+        Assert.True(File.Exists(dir.File("kept.parquet")));
+    }
 }
