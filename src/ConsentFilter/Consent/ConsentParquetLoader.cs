@@ -35,7 +35,7 @@ internal static class ConsentParquetLoader
 
     internal static ConsentSnapshot LoadFile(string path, IReadOnlyList<string> purposes, DateTimeOffset? asOf)
     {
-        Tabular.ParquetSupport.EnsureAvailable(path);
+        ParquetSupport.EnsureAvailable(path);
         try
         {
             string sha256;

@@ -61,13 +61,14 @@ internal sealed class FilterPipeline
 
         var names = inputs.Select(i => i.Name).ToArray();
         var audit = new AuditSettings(rejections is not null, quarantine is not null, hashKey, userSummary);
-        var channelOptions = new BoundedChannelOptions(_options.ChannelCapacity)
+        var capacity = _format.ChannelCapacity(_options);
+        var channelOptions = new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleWriter = true,
         };
         var work = Channel.CreateBounded<RecordBatch>(channelOptions);
-        var order = Channel.CreateBounded<RecordBatch>(new BoundedChannelOptions(_options.ChannelCapacity)
+        var order = Channel.CreateBounded<RecordBatch>(new BoundedChannelOptions(capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleWriter = true,

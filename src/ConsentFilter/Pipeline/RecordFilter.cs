@@ -195,13 +195,6 @@ public sealed class RecordFilter : IDisposable
         ArgumentNullException.ThrowIfNull(inputPaths);
         ArgumentNullException.ThrowIfNull(outputs);
         var fileSystem = FileSystem;
-        if (!RecordFormats.IsAvailable(RecordFormat.Parquet) && inputPaths.Count > 0
-            && inputPaths.All(p => RecordFormats.Detect(p, _options.RecordFormat) == RecordFormat.Parquet))
-        {
-            // Until the Parquet adapter joins the pipeline: the single-threaded Parquet run.
-            return await new Tabular.ParquetRecordFilter(Policy, _options) { Progress = Progress }.RunToFilesAsync(inputPaths, outputs, cancellationToken).ConfigureAwait(false);
-        }
-
         var format = RecordFormats.ForRun([.. inputPaths.Select(p => RecordInput.FromFile(p, fileSystem))], _options.RecordFormat);
         if (!format.WritesToPipes && outputs.Output == IO.RecordFiles.StandardStream)
         {

@@ -23,6 +23,9 @@ internal abstract class RecordFormatAdapter
     /// <summary>The position's name in audit lines: <c>line</c> for text formats, <c>row</c> for columnar ones.</summary>
     internal virtual string PositionName => "line";
 
+    /// <summary>Batches each pipeline channel holds (a columnar batch is a whole row group, so columnar formats hold fewer).</summary>
+    internal virtual int ChannelCapacity(ConsentFilterOptions options) => options.ChannelCapacity;
+
     /// <summary>Opens the reader of one input.</summary>
     /// <param name="input">The input.</param>
     /// <param name="inputIndex">Its index in the run.</param>

@@ -22,6 +22,7 @@ public sealed partial class LayeringTests
         ["Provenance"] = ["Internal", "IO", "Jurisdictions", "Consent", "Decisions", "Records", "Pipeline"],
         ["Sharding"] = ["Internal", "IO", "Pipeline", "Provenance"],
         ["Streaming"] = ["Internal", "IO", "Jurisdictions", "Consent", "Decisions", "Records", "Telemetry", "Pipeline"],
+        ["Parquet"] = ["Internal", "IO", "Jurisdictions", "Consent", "Decisions", "Records", "Telemetry", "Pipeline"],
         ["DependencyInjection"] = ["Internal", "Pipeline", "Consent", "Decisions", "Jurisdictions"],
     };
 
@@ -105,7 +106,8 @@ public sealed partial class LayeringTests
             }
 
             var from = ns.Groups[1].Value;
-            var code = LineComment().Replace(text, string.Empty);
+            // Using lines are read by UsingLine alone: `using Parquet.Data;` names the Parquet.Net library, not the layer.
+            var code = AnyUsingLine().Replace(LineComment().Replace(text, string.Empty), string.Empty);
             var targets = UsingLine().Matches(text).Select(m => m.Groups[1].Value)
                 .Concat(qualified.Matches(code).Select(m => m.Groups[1].Value));
             foreach (var to in targets.Where(t => t != from))
@@ -122,6 +124,9 @@ public sealed partial class LayeringTests
 
     [GeneratedRegex(@"^using ConsentFilter\.(\w+);", RegexOptions.Multiline)]
     private static partial Regex UsingLine();
+
+    [GeneratedRegex(@"^using [\w.]+;", RegexOptions.Multiline)]
+    private static partial Regex AnyUsingLine();
 
     [GeneratedRegex(@"//.*")]
     private static partial Regex LineComment();

@@ -5,7 +5,6 @@ using ConsentFilter.Jurisdictions;
 using ConsentFilter.Pipeline;
 using ConsentFilter.Records;
 using ConsentFilter.Streaming;
-using ConsentFilter.Tabular;
 using ConsentFilter.Tests.Jurisdictions;
 using ConsentFilter.Tests.Reliability;
 using ConsentFilter.Tests.Support;

@@ -16,6 +16,8 @@ public sealed class EveryFormatCommandTests
     [Theory]
     [InlineData("jsonl")]
     [InlineData("csv")]
+    [InlineData("parquet")]
+    [InlineData("arrow")]
     public async Task OutDirShardsVerifyPurge_SameCountsAsJsonLines(string extension)
     {
         using var dir = new TempDirectory();
@@ -25,7 +27,18 @@ public sealed class EveryFormatCommandTests
         var inputs = new[] { dir.File($"a.{extension}"), dir.File($"b.{extension}") };
         foreach (var input in inputs)
         {
-            File.WriteAllText(input, extension == "csv" ? corpus.Csv() : corpus.Jsonl());
+            switch (extension)
+            {
+                case "parquet":
+                    await corpus.WriteParquetAsync(input, rowGroupSize: 200);
+                    break;
+                case "arrow":
+                    await corpus.WriteArrowAsync(input, batchSize: 250, file: true);
+                    break;
+                default:
+                    File.WriteAllText(input, extension == "csv" ? corpus.Csv() : corpus.Jsonl());
+                    break;
+            }
         }
 
         string[] Common() => ["filter", "--records", .. inputs, "--consent", consent, "--jurisdictions", table, "--subject-field", "recipients"];

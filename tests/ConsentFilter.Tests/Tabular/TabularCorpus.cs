@@ -180,6 +180,82 @@ internal sealed class TabularCorpus
         }
     }
 
+    /// <summary>Writes the records as Arrow IPC (file or stream format), <paramref name="batchSize"/> rows per record batch.</summary>
+    internal async Task WriteArrowAsync(string path, int batchSize, bool file)
+    {
+        var schema = ArrowSchema;
+        await using var output = File.Create(path);
+        using var writer = file ? new Apache.Arrow.Ipc.ArrowFileWriter(output, schema) : new Apache.Arrow.Ipc.ArrowStreamWriter(output, schema);
+        await writer.WriteStartAsync();
+        foreach (var chunk in Records.Chunk(batchSize))
+        {
+            using var batch = ArrowBatch(chunk);
+            await writer.WriteRecordBatchAsync(batch);
+        }
+
+        await writer.WriteEndAsync();
+    }
+
+    internal static Apache.Arrow.Schema ArrowSchema { get; } = new Apache.Arrow.Schema.Builder()
+        .Field(f => f.Name("id").DataType(Apache.Arrow.Types.StringType.Default).Nullable(false))
+        .Field(f => f.Name("user_id").DataType(Apache.Arrow.Types.StringType.Default))
+        .Field(f => f.Name("region").DataType(Apache.Arrow.Types.StringType.Default))
+        .Field(f => f.Name("recipients").DataType(new Apache.Arrow.Types.ListType(Apache.Arrow.Types.StringType.Default)))
+        .Field(f => f.Name("text").DataType(Apache.Arrow.Types.StringType.Default))
+        .Field(f => f.Name("n").DataType(Apache.Arrow.Types.Int32Type.Default))
+        .Build();
+
+    private static Apache.Arrow.RecordBatch ArrowBatch(Record[] chunk)
+    {
+        var ids = new Apache.Arrow.StringArray.Builder();
+        var users = new Apache.Arrow.StringArray.Builder();
+        var regions = new Apache.Arrow.StringArray.Builder();
+        var recipients = new Apache.Arrow.ListArray.Builder(Apache.Arrow.Types.StringType.Default);
+        var texts = new Apache.Arrow.StringArray.Builder();
+        var numbers = new Apache.Arrow.Int32Array.Builder();
+        foreach (var r in chunk)
+        {
+            ids.Append(r.Id);
+            users.Append(r.User);
+            regions.Append(r.Region);
+            recipients.Append();
+            foreach (var subject in r.Subjects)
+            {
+                ((Apache.Arrow.StringArray.Builder)recipients.ValueBuilder).Append(subject);
+            }
+
+            texts.Append(r.Text);
+            numbers.Append(r.N);
+        }
+
+        return new Apache.Arrow.RecordBatch(ArrowSchema,
+            [ids.Build(), users.Build(), regions.Build(), recipients.Build(), texts.Build(), numbers.Build()], chunk.Length);
+    }
+
+    /// <summary>The id column of every record batch of an Arrow IPC file or stream.</summary>
+    internal static async Task<List<string>> ArrowIdsAsync(string path)
+    {
+        await using var input = File.OpenRead(path);
+        var head = new byte[6];
+        input.ReadExactly(head);
+        input.Position = 0;
+        using var reader = head.AsSpan().SequenceEqual("ARROW1"u8) ? new Apache.Arrow.Ipc.ArrowFileReader(input) : new Apache.Arrow.Ipc.ArrowStreamReader(input);
+        var ids = new List<string>();
+        while (await reader.ReadNextRecordBatchAsync() is { } batch)
+        {
+            using (batch)
+            {
+                var column = (Apache.Arrow.StringArray)batch.Column("id");
+                for (var i = 0; i < column.Length; i++)
+                {
+                    ids.Add(column.GetString(i));
+                }
+            }
+        }
+
+        return ids;
+    }
+
     /// <summary>Every row of a Parquet file as text: each column's levels and values, so two rows compare equal only when all of it is.</summary>
     internal static async Task<List<string>> ParquetRowsAsync(string path)
     {

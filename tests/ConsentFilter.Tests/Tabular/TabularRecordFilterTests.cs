@@ -3,7 +3,6 @@ using System.Text.Json;
 using ConsentFilter.Decisions;
 using ConsentFilter.Pipeline;
 using ConsentFilter.Records;
-using ConsentFilter.Tabular;
 using ConsentFilter.Tests.Support;
 using Parquet;
 
@@ -19,7 +18,7 @@ public sealed class TabularRecordFilterTests
     }
 
     [Fact]
-    public async Task SameCorpus_JsonlCsvParquet_SameDecisionsAndCounts()
+    public async Task SameCorpus_JsonlCsvParquetArrow_SameDecisionsAndCounts()
     {
         using var dir = new TempDirectory();
         var corpus = new TabularCorpus(600);
@@ -28,14 +27,20 @@ public sealed class TabularRecordFilterTests
         var csv = dir.Write("records.csv", corpus.Csv());
         var parquet = dir.File("records.parquet");
         await corpus.WriteParquetAsync(parquet, rowGroupSize: 128);
+        var arrowFile = dir.File("records.arrow");
+        await corpus.WriteArrowAsync(arrowFile, batchSize: 100, file: true);
+        var arrowStream = dir.File("records.arrows");
+        await corpus.WriteArrowAsync(arrowStream, batchSize: 70, file: false);
 
         var fromJsonl = await new RecordFilter(policy, Options()).RunToFilesAsync([jsonl], new FilterFileOutputs(dir.File("kept.jsonl"), dir.File("rej-j.jsonl")));
         var fromCsv = await new RecordFilter(policy, Options()).RunToFilesAsync([csv], new FilterFileOutputs(dir.File("kept.csv"), dir.File("rej-c.jsonl")));
-        var fromParquet = await new ParquetRecordFilter(policy, Options()).RunToFilesAsync([parquet], new FilterFileOutputs(dir.File("kept.parquet"), dir.File("rej-p.jsonl")));
+        var fromParquet = await new RecordFilter(policy, Options()).RunToFilesAsync([parquet], new FilterFileOutputs(dir.File("kept.parquet"), dir.File("rej-p.jsonl")));
+        var fromArrowFile = await new RecordFilter(policy, Options()).RunToFilesAsync([arrowFile], new FilterFileOutputs(dir.File("kept.arrow"), dir.File("rej-a.jsonl")));
+        var fromArrowStream = await new RecordFilter(policy, Options()).RunToFilesAsync([arrowStream], new FilterFileOutputs(dir.File("kept.arrows"), dir.File("rej-s.jsonl")));
 
         Assert.Equal(600, fromJsonl.Totals.Records);
         Assert.True(fromJsonl.Totals.Kept > 0 && fromJsonl.Totals.DroppedTotal > 0 && fromJsonl.Totals.QuarantinedTotal > 0);
-        foreach (var report in new[] { fromCsv, fromParquet })
+        foreach (var report in new[] { fromCsv, fromParquet, fromArrowFile, fromArrowStream })
         {
             Assert.True(report.IsConserved);
             Assert.Equal(Summary(fromJsonl), Summary(report));
@@ -51,6 +56,12 @@ public sealed class TabularRecordFilterTests
                 $"{e.GetProperty("id").GetString()} {e.GetProperty("reason").GetString()} {e.GetProperty("subject_index").GetInt32()} {e.GetProperty("user_sha256").GetString()}")];
         Assert.Equal(Rejections(dir.File("rej-j.jsonl")), Rejections(dir.File("rej-c.jsonl")));
         Assert.Equal(Rejections(dir.File("rej-j.jsonl")), Rejections(dir.File("rej-p.jsonl")));
+        Assert.Equal(Rejections(dir.File("rej-j.jsonl")), Rejections(dir.File("rej-a.jsonl")));
+        Assert.Equal(Rejections(dir.File("rej-j.jsonl")), Rejections(dir.File("rej-s.jsonl")));
+        Assert.Equal(keptIds, await TabularCorpus.ArrowIdsAsync(dir.File("kept.arrow")));
+        Assert.Equal(keptIds, await TabularCorpus.ArrowIdsAsync(dir.File("kept.arrows")));
+        Assert.True(File.ReadAllBytes(dir.File("kept.arrow")).AsSpan().StartsWith("ARROW1"u8));
+        Assert.False(File.ReadAllBytes(dir.File("kept.arrows")).AsSpan().StartsWith("ARROW1"u8));
     }
 
     [Fact]
@@ -97,7 +108,7 @@ public sealed class TabularRecordFilterTests
             Assert.Equal(8, check.RowGroupCount);
         }
 
-        var report = await new ParquetRecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([input], new FilterFileOutputs(dir.File("kept.parquet")));
+        var report = await new RecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([input], new FilterFileOutputs(dir.File("kept.parquet")));
 
         var inputRows = await TabularCorpus.ParquetRowsAsync(input);
         var keptRows = await TabularCorpus.ParquetRowsAsync(dir.File("kept.parquet"));
@@ -130,7 +141,7 @@ public sealed class TabularRecordFilterTests
         using var dir = new TempDirectory();
         var input = dir.File("empty.parquet");
         await new TabularCorpus(0).WriteParquetAsync(input, rowGroupSize: 10);
-        var report = await new ParquetRecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([input], new FilterFileOutputs(dir.File("kept.parquet")));
+        var report = await new RecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([input], new FilterFileOutputs(dir.File("kept.parquet")));
         Assert.Equal(0, report.Totals.Records);
         await using var output = await ParquetReader.CreateAsync(dir.File("kept.parquet"), null, default);
         Assert.Equal(TabularCorpus.Schema, output.Schema);
@@ -147,7 +158,7 @@ public sealed class TabularRecordFilterTests
         var cut = dir.Write("cut.parquet", bytes[..(bytes.Length / 2)]);
         File.Delete(whole);
 
-        await Assert.ThrowsAnyAsync<Exception>(() => new ParquetRecordFilter(TabularCorpus.Policy(), Options())
+        await Assert.ThrowsAnyAsync<Exception>(() => new RecordFilter(TabularCorpus.Policy(), Options())
             .RunToFilesAsync([cut], new FilterFileOutputs(dir.File("kept.parquet"), dir.File("rejected.jsonl"), dir.File("quarantine.jsonl"), dir.File("report.json"))));
         Assert.Equal(["cut.parquet"], dir.FileNames());
     }

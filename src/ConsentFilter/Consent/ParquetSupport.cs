@@ -1,12 +1,13 @@
 using System.Runtime.CompilerServices;
 
-namespace ConsentFilter.Tabular;
+namespace ConsentFilter.Consent;
 
-/// <summary>Whether this process can read Parquet files.</summary>
+/// <summary>Whether this process can read consent snapshots from Parquet (with Parquet.Net).</summary>
 /// <remarks>
 /// Parquet.Net reads columns of a type known only at run time through reflection and <c>dynamic</c>, which a native
 /// (ahead-of-time compiled) executable cannot run: it would fail on the first column with an internal error. Such a
-/// build refuses Parquet inputs up front with a message that says what to use instead.
+/// build refuses a Parquet consent file up front with a message that says what to use instead. (Parquet records are
+/// read by the ConsentFilter.Parquet package, on ParquetSharp, which a native build runs.)
 /// </remarks>
 internal static class ParquetSupport
 {
@@ -18,7 +19,7 @@ internal static class ParquetSupport
         if (!IsAvailable)
         {
             throw new DataFileException(path, 0, 0,
-                "Parquet files need the framework-dependent consentfilter (the dotnet tool or the library); this native build reads JSON Lines and CSV");
+                "consent in Parquet needs the framework-dependent consentfilter (the dotnet tool or the library); this native build reads consent as CSV or as a snapshot built with `consentfilter snapshot build`");
         }
     }
 }

@@ -1,0 +1,46 @@
+using ConsentFilter.Pipeline;
+
+namespace ConsentFilter.Parquet;
+
+/// <summary>
+/// A columnar batch in the pipeline: one Parquet row group or one Arrow IPC record batch as an Apache.Arrow record
+/// batch, the decision columns found in its input's schema, and, once decided, the kept rows as a batch of the same
+/// schema for the sink.
+/// </summary>
+internal sealed class ColumnarBatch(int inputIndex, long sequence, Apache.Arrow.RecordBatch data, long rowsBefore, DecisionColumns columns)
+    : RecordBatch(inputIndex, sequence)
+{
+    /// <summary>The rows as read (every column).</summary>
+    internal Apache.Arrow.RecordBatch Data { get; } = data;
+
+    /// <summary>Rows of the same input before this batch (row numbers are 1-based in the input).</summary>
+    internal long RowsBefore { get; } = rowsBefore;
+
+    internal DecisionColumns Columns { get; } = columns;
+
+    /// <summary>Which rows a worker kept.</summary>
+    internal bool[]? Keep { get; set; }
+
+    internal int KeptCount { get; set; }
+
+    /// <summary>Each row's result when decided without compaction (<see cref="RecordFilter.DecideAsync"/>).</summary>
+    internal RecordResult?[]? Results { get; set; }
+
+    /// <summary>The kept rows, every column, schema unchanged (after a compacting worker); null when none is kept.</summary>
+    internal Apache.Arrow.RecordBatch? Filtered { get; set; }
+
+    internal override int RecordCount => Data.Length;
+
+    internal override RecordResult? Result(int index) => Results?[index];
+
+    internal override void Release()
+    {
+        if (Filtered is { } filtered && !ReferenceEquals(filtered, Data))
+        {
+            filtered.Dispose();
+        }
+
+        Filtered = null;
+        Data.Dispose();
+    }
+}
