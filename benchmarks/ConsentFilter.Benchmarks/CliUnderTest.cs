@@ -4,8 +4,9 @@ namespace ConsentFilter.Benchmarks;
 
 /// <summary>
 /// Which consentfilter the process benchmarks run: the framework-dependent CLI next to this assembly
-/// (<c>dotnet ConsentFilter.Cli.dll</c>), or a native executable given with <c>--native PATH</c>
-/// (made by <c>dotnet publish src/ConsentFilter.Cli -c Release -r linux-x64 -o artifacts/native</c>).
+/// (<c>dotnet ConsentFilter.Cli.dll</c>), or a native executable given with <c>--native PATH</c>: the installed tool's
+/// <c>consentfilter</c>, or <c>artifacts/native/consentfilter</c> from
+/// <c>dotnet publish src/ConsentFilter.Cli -c Release -r linux-x64 -o artifacts/native</c>.
 /// </summary>
 internal sealed record CliUnderTest(string Name, string Program, string? Assembly)
 {

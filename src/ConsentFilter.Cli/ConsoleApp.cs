@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using ConsentFilter.Pipeline;
 using Microsoft.Extensions.Options;
 
@@ -16,8 +17,12 @@ public static class ConsoleApp
     {
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        var root = new RootCommand("consentfilter: drop user-content records that may not be used for a purpose, fail-closed, with an audit trail.")
+        // Named after the command users type: RootCommand takes its name from the entry assembly's file
+        // (ConsentFilter.Cli.dll, or the test host in process), which the usage lines would then print.
+        var root = new Command("consentfilter", "consentfilter: drop user-content records that may not be used for a purpose, fail-closed, with an audit trail.")
         {
+            new HelpOption(),
+            new VersionOption(),
             FilterCommand.Create(stdout, stderr),
             ExplainCommand.Create(stdout),
             SnapshotCommand.Create(stdout, stderr),

@@ -49,6 +49,20 @@ public sealed partial class ReadmeTests : IDisposable
         Assert.Contains("dotnet test ConsentFilter.sln ", ci, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task InstallLine_PacksWithTheScript_AndInstallsTheToolPackage()
+    {
+        // NativeBuildTests packs and installs the same way (pointer + native package, dotnet tool install --add-source).
+        var readme = await File.ReadAllTextAsync(Path.Combine(_root, "README.md"));
+        var install = InstallLine().Match(readme);
+        Assert.True(install.Success, "README has no '.ci/pack-tool FEED && dotnet tool install ... --add-source FEED ID' line");
+        Assert.Equal(install.Groups["feed"].Value, install.Groups["source"].Value);
+        Assert.True(File.Exists(Path.Combine(_root, ".ci", "pack-tool")));
+        var project = await File.ReadAllTextAsync(Path.Combine(_root, "src", "ConsentFilter.Cli", "ConsentFilter.Cli.csproj"));
+        Assert.Contains($"<PackageId>{install.Groups["id"].Value}</PackageId>", project, StringComparison.Ordinal);
+        Assert.Contains("<ToolCommandName>consentfilter</ToolCommandName>", project, StringComparison.Ordinal);
+    }
+
     internal static string RepositoryRoot()
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
@@ -62,6 +76,9 @@ public sealed partial class ReadmeTests : IDisposable
 
     [GeneratedRegex(@"dotnet run --project src/ConsentFilter\.Cli -- (?<args>filter [^\n`]+)")]
     private static partial Regex FirstFilterCommand();
+
+    [GeneratedRegex(@"\.ci/pack-tool (?<feed>\S+) && dotnet tool install --global --add-source (?<source>\S+) (?<id>[\w.]+)\n")]
+    private static partial Regex InstallLine();
 
     [GeneratedRegex(@"\((?<records>\d+) records: (?<kept>\d+) kept, (?<dropped>\d+) dropped, (?<quarantined>\d+) quarantined\)")]
     private static partial Regex StatedCounts();

@@ -6,11 +6,12 @@ using ConsentFilter.Tests.Tabular;
 namespace ConsentFilter.Tests.EndToEnd;
 
 /// <summary>
-/// The native (ahead-of-time compiled) executable, published once for the class, against the framework-dependent CLI
-/// run in this process: every format and command whose code a native build could break (reflection, trimming) must
-/// give the same exit code and the same output bytes.
+/// The tool as users get it — packed once for the class into a local feed and installed with <c>dotnet tool install</c>,
+/// which picks the native (ahead-of-time compiled) package for this machine — against the framework-dependent CLI run
+/// in this process: every format and command whose code a native build could break (reflection, trimming) must give
+/// the same exit code and the same output bytes.
 /// </summary>
-/// <remarks>Linux only (the tests' platform); the publish targets this machine's runtime identifier.</remarks>
+/// <remarks>Linux only (the tests' platform); the native package is this machine's (linux-x64 or linux-arm64).</remarks>
 [Collection(BuildsCollection.Name)]
 public sealed class NativeBuildTests : IClassFixture<NativeBuildTests.NativeCli>
 {
@@ -19,6 +20,34 @@ public sealed class NativeBuildTests : IClassFixture<NativeBuildTests.NativeCli>
     private readonly NativeCli _native;
 
     public NativeBuildTests(NativeCli native) => _native = native;
+
+    [LinuxFact]
+    public async Task InstalledCommand_IsTheNativeExecutable_NamedConsentfilter_WithParquetSharpBesideIt()
+    {
+        // tools/consentfilter links to the executable in the tool store; an apphost would need a managed entry assembly
+        // and a runtimeconfig beside it, a native build has neither.
+        var executable = _native.InstalledExecutable();
+        Assert.Equal("consentfilter", Path.GetFileName(executable));
+        var header = new byte[4];
+        await using (var file = File.OpenRead(executable))
+        {
+            await file.ReadExactlyAsync(header);
+        }
+
+        Assert.Equal("\u007fELF"u8.ToArray(), header);
+        var beside = Directory.GetFiles(Path.GetDirectoryName(executable)!).Select(file => Path.GetFileName(file)).ToArray();
+        Assert.DoesNotContain(beside, name => name!.EndsWith(".dll", StringComparison.Ordinal) || name.EndsWith(".runtimeconfig.json", StringComparison.Ordinal));
+        Assert.Contains("ParquetSharpNative.so", beside);
+
+        // Nothing else ships: managed .pdb files of code compiled to native and the 48 MB .dbg stay out of the package.
+        Assert.Equal(new[] { "ParquetSharpNative.so", "consentfilter" }, beside.Where(name => name != "DotnetToolSettings.xml").Order(StringComparer.Ordinal));
+
+        using var dir = new TempDirectory();
+        var help = await _native.RunAsync(dir.Path, "filter", "--help");
+        Assert.True(help.ExitCode == 0, help.ToString());
+        Assert.Contains("  consentfilter filter [options]", help.StdOut, StringComparison.Ordinal);
+        Assert.DoesNotContain("ConsentFilter.Cli", help.StdOut, StringComparison.Ordinal);
+    }
 
     [LinuxFact]
     public async Task JsonLines_WithAuditFiles_Manifest_AndVerify_MatchTheManagedCli()
@@ -122,12 +151,17 @@ public sealed class NativeBuildTests : IClassFixture<NativeBuildTests.NativeCli>
         return native.ExitCode;
     }
 
-    /// <summary>Publishes the CLI natively once (<c>dotnet publish -c Release -r &lt;this machine's RID&gt;</c>, as docs/performance.md says).</summary>
+    /// <summary>
+    /// Packs the tool once as .ci/pack-tool does (the pointer package and this machine's native package; not the
+    /// framework-dependent one, which this machine would not install) into a local feed, and installs it into a tool
+    /// path with a private package cache.
+    /// </summary>
     public sealed class NativeCli : IAsyncLifetime
     {
-        private readonly TempDirectory _output = new();
+        private static readonly TimeSpan s_setupTimeout = TimeSpan.FromMinutes(30);
+        private readonly TempDirectory _work = new();
         private string? _executable;
-        private string? _publishError;
+        private string? _setupError;
 
         internal string Root { get; } = RepositoryRoot();
 
@@ -138,39 +172,55 @@ public sealed class NativeBuildTests : IClassFixture<NativeBuildTests.NativeCli>
                 return;
             }
 
-            var start = new ProcessStartInfo(Dotnet()) { WorkingDirectory = Root, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var arg in new[] { "publish", Path.Combine(Root, "src", "ConsentFilter.Cli"), "-c", "Release", "-r", System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier, "-o", _output.Path, "-nologo" })
+#if DEBUG
+            const string testConfiguration = "Debug";
+#else
+            const string testConfiguration = "Release";
+#endif
+            var project = Path.Combine(Root, "src", "ConsentFilter.Cli");
+            var feed = Path.Combine(_work.Path, "feed");
+            var tools = Path.Combine(_work.Path, "tools");
+            var rid = "linux-" + System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant();
+            string[][] steps =
+            [
+                // The pointer package only lists the RID packages: the test build's output serves, nothing is compiled.
+                ["pack", project, "-c", testConfiguration, "--no-build", "-o", feed, "-nologo"],
+                ["pack", project, "-c", "Release", "-r", rid, "-o", feed, "-nologo"],
+                // A private package cache, so a ConsentFilter.Cli 0.1.0 cached by an earlier run cannot be installed instead.
+                ["tool", "install", "--tool-path", tools, "--add-source", feed, "--ignore-failed-sources", "ConsentFilter.Cli"],
+            ];
+            using var timeout = new CancellationTokenSource(s_setupTimeout);
+            foreach (var step in steps)
             {
-                start.ArgumentList.Add(arg);
+                var (code, output) = await DotnetAsync(_work.Path, step, step[0] == "tool" ? Path.Combine(_work.Path, "nuget") : null, timeout.Token);
+                if (code != 0)
+                {
+                    _setupError = $"dotnet {string.Join(' ', step)} failed (exit {code}):\n{output}";
+                    return;
+                }
             }
 
-            start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-            using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet publish");
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(8));
-            await process.WaitForExitAsync(timeout.Token);
-            var executable = Path.Combine(_output.Path, "ConsentFilter.Cli");
-            if (process.ExitCode != 0 || !File.Exists(executable))
-            {
-                _publishError = $"native publish failed (exit {process.ExitCode}):\n{await stdout}\n{await stderr}";
-                return;
-            }
-
-            _executable = executable;
+            _executable = Path.Combine(tools, "consentfilter");
         }
 
         public Task DisposeAsync()
         {
-            _output.Dispose();
+            _work.Dispose();
             return Task.CompletedTask;
+        }
+
+        /// <summary>The file the installed command runs (the tool path holds a link to it).</summary>
+        internal string InstalledExecutable()
+        {
+            var command = _executable ?? throw new InvalidOperationException(_setupError ?? "no native build on this platform");
+            return new FileInfo(command).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? command;
         }
 
         internal async Task<CliResult> RunAsync(string workingDirectory, params string[] args)
         {
             if (_executable is null)
             {
-                throw new InvalidOperationException(_publishError ?? "no native build on this platform");
+                throw new InvalidOperationException(_setupError ?? "no native build on this platform");
             }
 
             using var process = Process.Start(CliProcess.StartInfo(workingDirectory, args, _executable)) ?? throw new InvalidOperationException("could not start the native CLI");
@@ -192,6 +242,37 @@ public sealed class NativeBuildTests : IClassFixture<NativeBuildTests.NativeCli>
             }
 
             throw new DirectoryNotFoundException($"no ConsentFilter.sln above {AppContext.BaseDirectory}");
+        }
+
+        private static async Task<(int Code, string Output)> DotnetAsync(string workingDirectory, string[] args, string? packageCache, CancellationToken cancellationToken)
+        {
+            var start = new ProcessStartInfo(Dotnet()) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var arg in args)
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+            start.Environment["DOTNET_NOLOGO"] = "1";
+            if (packageCache is not null)
+            {
+                start.Environment["NUGET_PACKAGES"] = packageCache;
+            }
+
+            using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
+            var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+            var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
+            try
+            {
+                await process.WaitForExitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                return (-1, $"timed out after {s_setupTimeout}");
+            }
+
+            return (process.ExitCode, await stdout + await stderr);
         }
 
         private static string Dotnet() =>
