@@ -90,7 +90,8 @@ internal static class RunManifest
             },
         };
 
-        using var buffer = new MemoryStream();
+        // Sized for the summary's base64 (4/3 of 8 bytes a hash) so the buffer is not regrown and copied as it fills.
+        using var buffer = new MemoryStream(summary.Overflowed ? 1 << 16 : (1 << 16) + (((summary.Kept.Count + summary.Dropped.Count) * 32 / 3) + 8));
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             manifest.WriteTo(json);
