@@ -69,13 +69,13 @@ internal sealed class ParquetFormat : RecordFormatAdapter
             var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
             try
             {
-                if (input.ContentHash is { } hash)
+                if (input.ContentDigest is { } digest)
                 {
                     var buffer = new byte[1 << 16];
                     int read;
                     while ((read = await file.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
                     {
-                        hash.AppendData(buffer, 0, read);
+                        await digest.AppendAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                     }
 
                     file.Position = 0;

@@ -17,7 +17,7 @@ internal sealed class OutputFile : IAsyncDisposable
     /// <summary>The file to publish once prepared; null for standard output, which cannot be withheld.</summary>
     internal AtomicFile? File => _file;
 
-    internal static OutputFile Open(string path, IFileSystem fileSystem, System.Security.Cryptography.IncrementalHash? hash = null)
+    internal static OutputFile Open(string path, IFileSystem fileSystem, Internal.BackgroundDigest? digest = null)
     {
         if (path == RecordFiles.StandardStream)
         {
@@ -26,8 +26,8 @@ internal sealed class OutputFile : IAsyncDisposable
 
         var file = AtomicFile.Create(path, fileSystem);
 
-        // The hash sees the bytes as stored (after compression), so it matches a SHA-256 of the committed file.
-        Stream sink = hash is null ? file.Stream : new Internal.HashingWriteStream(file.Stream, hash);
+        // The digest sees the bytes as stored (after compression), so it matches a digest of the committed file.
+        Stream sink = digest is null ? file.Stream : new Internal.HashingWriteStream(file.Stream, digest);
         var stream = Compression.OpenWrite(sink, path);
         return new OutputFile(file, stream);
     }

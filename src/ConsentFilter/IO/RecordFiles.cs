@@ -24,11 +24,11 @@ internal static class RecordFiles
         }
     }
 
-    /// <summary>Opens a record file; with <paramref name="hash"/>, its bytes as stored (before decompression) are hashed as they are read.</summary>
+    /// <summary>Opens a record file; with <paramref name="digest"/>, its bytes as stored (before decompression) are digested as they are read.</summary>
     internal static async ValueTask<Stream> OpenReadAsync(
-        string path, IFileSystem fileSystem, System.Security.Cryptography.IncrementalHash? hash, CancellationToken cancellationToken)
+        string path, IFileSystem fileSystem, Internal.BackgroundDigest? digest, CancellationToken cancellationToken)
     {
-        var raw = OpenRaw(path, fileSystem, hash);
+        var raw = OpenRaw(path, fileSystem, digest);
         try
         {
             return await Compression.OpenReadAsync(raw, path, cancellationToken).ConfigureAwait(false);
@@ -40,7 +40,7 @@ internal static class RecordFiles
         }
     }
 
-    private static Stream OpenRaw(string path, IFileSystem fileSystem, System.Security.Cryptography.IncrementalHash? hash)
+    private static Stream OpenRaw(string path, IFileSystem fileSystem, Internal.BackgroundDigest? digest)
     {
         if (path == StandardStream)
         {
@@ -48,6 +48,6 @@ internal static class RecordFiles
         }
 
         var file = fileSystem.OpenRead(path);
-        return hash is null ? file : new Internal.HashingReadStream(file, hash);
+        return digest is null ? file : new Internal.DigestingReadStream(file, digest);
     }
 }

@@ -1,9 +1,7 @@
-using System.Security.Cryptography;
-
 namespace ConsentFilter.Internal;
 
-/// <summary>A write-only pass-through that feeds every byte written into a hash; it never closes the inner stream.</summary>
-internal sealed class HashingWriteStream(Stream inner, IncrementalHash hash) : Stream
+/// <summary>A write-only pass-through that hands every byte written to a <see cref="BackgroundDigest"/>; it never closes the inner stream.</summary>
+internal sealed class HashingWriteStream(Stream inner, BackgroundDigest digest) : Stream
 {
     public override bool CanRead => false;
 
@@ -19,13 +17,13 @@ internal sealed class HashingWriteStream(Stream inner, IncrementalHash hash) : S
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        hash.AppendData(buffer);
+        digest.Append(buffer);
         inner.Write(buffer);
     }
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        hash.AppendData(buffer.Span);
+        await digest.AppendAsync(buffer, cancellationToken).ConfigureAwait(false);
         await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
     }
 

@@ -99,8 +99,52 @@ internal sealed class UInt64Set
             }
         }
 
-        Array.Sort(values);
-        return values;
+        return RadixSort(values);
+    }
+
+    /// <summary>Sorts ascending: least-significant-digit radix sort, 8 passes of one byte.</summary>
+    /// <remarks>
+    /// The manifest sorts its summary after the pipeline, on the run's critical path; the native build's
+    /// <see cref="Array.Sort{T}(T[])"/> of <see cref="ulong"/> goes through a comparer (~2 % of a 1M-record run's CPU),
+    /// while 8 linear passes over uniform hashes take a fraction of that.
+    /// </remarks>
+    internal static ulong[] RadixSort(ulong[] values)
+    {
+        if (values.Length < 256)
+        {
+            Array.Sort(values);
+            return values;
+        }
+
+        var source = values;
+        var target = new ulong[values.Length];
+        Span<int> counts = stackalloc int[256];
+        for (var shift = 0; shift < 64; shift += 8)
+        {
+            counts.Clear();
+            foreach (var value in source)
+            {
+                counts[(int)(value >> shift) & 0xFF]++;
+            }
+
+            var offset = 0;
+            for (var digit = 0; digit < 256; digit++)
+            {
+                var count = counts[digit];
+                counts[digit] = offset;
+                offset += count;
+            }
+
+            foreach (var value in source)
+            {
+                target[counts[(int)(value >> shift) & 0xFF]++] = value;
+            }
+
+            (source, target) = (target, source);
+        }
+
+        // An even number of passes: the sorted values are back in the caller's array.
+        return source;
     }
 
     private void Grow()

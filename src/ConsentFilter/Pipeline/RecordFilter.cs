@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using ConsentFilter.Consent;
 using ConsentFilter.Decisions;
+using ConsentFilter.Internal;
 using ConsentFilter.IO;
 using ConsentFilter.Jurisdictions;
 using ConsentFilter.Records;
@@ -203,12 +204,14 @@ public sealed class RecordFilter : IDisposable
 
         var manifest = _options.WriteManifest && outputs.Output != IO.RecordFiles.StandardStream;
         FileRunPaths.Check(Policy, inputPaths, outputs, manifest);
-        using var outputHash = manifest ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
-        var inputHashes = inputPaths.Select(_ => manifest ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null).ToArray();
+        // Each digest runs on its own task beside the pipeline (the reader and writer only copy bytes to it); standard
+        // input is not a file anyone can re-digest, so it gets none.
+        using var outputDigest = manifest ? new BackgroundDigest(RunManifest.Digest) : null;
+        var inputDigests = inputPaths.Select(path => manifest && path != IO.RecordFiles.StandardStream ? new BackgroundDigest(RunManifest.Digest) : null).ToArray();
         try
         {
-            var inputs = inputPaths.Select((path, i) => inputHashes[i] is { } hash ? RecordInput.FromFile(path, fileSystem, hash) : RecordInput.FromFile(path, fileSystem)).ToArray();
-            await using var kept = OutputFile.Open(outputs.Output, fileSystem, outputHash);
+            var inputs = inputPaths.Select((path, i) => inputDigests[i] is { } digest ? RecordInput.FromFile(path, fileSystem, digest) : RecordInput.FromFile(path, fileSystem)).ToArray();
+            await using var kept = OutputFile.Open(outputs.Output, fileSystem, outputDigest);
             await using var rejections = outputs.Rejections is null ? null : OutputFile.Open(outputs.Rejections, fileSystem);
             await using var quarantine = outputs.Quarantine is null ? null : OutputFile.Open(outputs.Quarantine, fileSystem);
             await using var reportFile = outputs.Report is null ? null : OutputFile.Open(outputs.Report, fileSystem);
@@ -228,13 +231,19 @@ public sealed class RecordFilter : IDisposable
                 await output.PrepareAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            // The manifest describes the output as committed (hashed after its compressed trailer), in the same commit.
+            // The manifest describes the output as committed (digested after its compressed trailer), in the same commit.
+            // A digest that failed or was cancelled throws here: no manifest, nothing published.
             await using var manifestFile = manifest ? AtomicFile.Create(RunManifest.PathFor(outputs.Output), fileSystem) : null;
             if (manifestFile is not null)
             {
-                var bytes = RunManifest.Build(report, Convert.ToHexStringLower(outputHash!.GetHashAndReset()),
-                    [.. inputHashes.Select((h, i) => inputPaths[i] == IO.RecordFiles.StandardStream ? "" : Convert.ToHexStringLower(h!.GetHashAndReset()))],
-                    summaryKey, report.Summary ?? new OutputSummary(), keyIsSecret);
+                var outputDigestHex = await outputDigest!.CompleteAsync(cancellationToken).ConfigureAwait(false);
+                var inputDigestHex = new string[inputDigests.Length];
+                for (var i = 0; i < inputDigests.Length; i++)
+                {
+                    inputDigestHex[i] = inputDigests[i] is { } digest ? await digest.CompleteAsync(cancellationToken).ConfigureAwait(false) : "";
+                }
+
+                var bytes = RunManifest.Build(report, outputDigestHex, inputDigestHex, summaryKey, report.Summary ?? new OutputSummary(), keyIsSecret);
                 await manifestFile.Stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
                 await manifestFile.PrepareAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -247,9 +256,9 @@ public sealed class RecordFilter : IDisposable
         }
         finally
         {
-            foreach (var hash in inputHashes)
+            foreach (var digest in inputDigests)
             {
-                hash?.Dispose();
+                digest?.Dispose();
             }
         }
     }

@@ -23,8 +23,8 @@ public sealed class RecordInput
     /// <summary>The file operations a columnar adapter uses to open <see cref="Path"/> for random access.</summary>
     internal IO.IFileSystem FileSystem { get; private init; } = IO.PhysicalFileSystem.Instance;
 
-    /// <summary>Hashes the stored bytes for the manifest; an adapter that opens <see cref="Path"/> itself must feed it.</summary>
-    internal System.Security.Cryptography.IncrementalHash? ContentHash { get; private init; }
+    /// <summary>Digests the stored bytes for the manifest; an adapter that opens <see cref="Path"/> itself must feed it every byte.</summary>
+    internal Internal.BackgroundDigest? ContentDigest { get; private init; }
 
     /// <summary>Opens the stream; the pipeline disposes it.</summary>
     public ValueTask<Stream> OpenAsync(CancellationToken cancellationToken = default) => _open(cancellationToken);
@@ -32,9 +32,9 @@ public sealed class RecordInput
     /// <summary>A file, decompressed on the fly when it is gzip or zstd (by content or name); <c>-</c> means standard input.</summary>
     public static RecordInput FromFile(string path) => FromFile(path, IO.PhysicalFileSystem.Instance);
 
-    /// <summary>A file whose stored bytes are hashed as they are read (for the manifest).</summary>
-    internal static RecordInput FromFile(string path, IO.IFileSystem fileSystem, System.Security.Cryptography.IncrementalHash hash) =>
-        new(path, cancellationToken => IO.RecordFiles.OpenReadAsync(path, fileSystem, hash, cancellationToken)) { Path = path, FileSystem = fileSystem, ContentHash = hash };
+    /// <summary>A file whose stored bytes are digested as they are read (for the manifest).</summary>
+    internal static RecordInput FromFile(string path, IO.IFileSystem fileSystem, Internal.BackgroundDigest digest) =>
+        new(path, cancellationToken => IO.RecordFiles.OpenReadAsync(path, fileSystem, digest, cancellationToken)) { Path = path, FileSystem = fileSystem, ContentDigest = digest };
 
     internal static RecordInput FromFile(string path, IO.IFileSystem fileSystem)
     {

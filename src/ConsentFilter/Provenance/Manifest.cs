@@ -10,8 +10,9 @@ namespace ConsentFilter.Provenance;
 
 /// <summary>
 /// The provenance manifest written beside an output (<c>OUTPUT.manifest.json</c>) in the same commit: what the output
-/// is (SHA-256, records), what made it (inputs with SHA-256, snapshot and table fingerprints and dates, purpose, the
-/// options that affect decisions, tool version) and which users it contains (keyed 64-bit hashes, sorted).
+/// is (digest, records), what made it (inputs with digests, snapshot and table fingerprints and dates, purpose, the
+/// options that affect decisions, tool version) and which users it contains (keyed 64-bit hashes, sorted). The
+/// digest algorithm is named in the manifest (<c>digest</c>: <c>blake3</c>); manifests of schema v1 hold SHA-256.
 /// </summary>
 public static class Manifest
 {
@@ -21,7 +22,7 @@ public static class Manifest
     /// <summary>The manifest path for an output.</summary>
     public static string PathFor(string output) => RunManifest.PathFor(output);
 
-    /// <summary>Reads a manifest.</summary>
+    /// <summary>Reads a manifest (this schema, or <c>consentfilter.manifest/v1</c>).</summary>
     /// <exception cref="InvalidDataException">Not a manifest of this schema.</exception>
     public static JsonObject Read(string path)
     {
@@ -35,7 +36,7 @@ public static class Manifest
             throw new InvalidDataException($"{path}: not a valid manifest ({e.Message})", e);
         }
 
-        return manifest is not null && manifest["schema"]?.GetValue<string>() == Schema
+        return manifest is not null && manifest["schema"]?.GetValue<string>() is Schema or RunManifest.SchemaV1
             ? manifest
             : throw new InvalidDataException($"{path}: not a {Schema} manifest");
     }
@@ -74,11 +75,18 @@ public static class Manifest
             return e.Message;
         }
 
-        var expected = manifest["output"]?["sha256"]?.GetValue<string>();
-        var actual = Sha256Of(output);
+        // v1 manifests name no algorithm: they hold SHA-256. An algorithm this version does not know fails verification.
+        var digestName = manifest["schema"]?.GetValue<string>() == RunManifest.SchemaV1 ? "sha256" : manifest["digest"]?.GetValue<string>();
+        if (Internal.DigestAlgorithms.Parse(digestName) is not { } algorithm)
+        {
+            return $"{manifestPath}: unknown digest algorithm '{digestName}'";
+        }
+
+        var expected = manifest["output"]?[digestName!]?.GetValue<string>();
+        var actual = Internal.DigestCore.OfFile(output, algorithm);
         if (!string.Equals(expected, actual, StringComparison.Ordinal))
         {
-            return $"{output}: SHA-256 {actual} does not match the manifest's {expected}";
+            return $"{output}: {(algorithm == Internal.DigestAlgorithm.Blake3 ? "BLAKE3" : "SHA-256")} {actual} does not match the manifest's {expected ?? "(none)"}";
         }
 
         foreach (var part in manifest["users"]?["overflowed"]?.GetValue<bool>() == true ? [] : new[] { "kept", "dropped" })
@@ -104,10 +112,17 @@ public static class Manifest
         return format.CountRecordsAsync(input, CancellationToken.None).AsTask().GetAwaiter().GetResult();
     }
 
-    /// <summary>Lowercase hex SHA-256 of a file's bytes.</summary>
+    /// <summary>Lowercase hex SHA-256 of a file's bytes (the digest of <c>consentfilter.manifest/v1</c> manifests).</summary>
     public static string Sha256Of(string path)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
         return Convert.ToHexStringLower(SHA256.HashData(file));
+    }
+
+    /// <summary>Lowercase hex BLAKE3 (256-bit) of a file's bytes: the digest manifests hold (<c>digest</c>: <c>blake3</c>).</summary>
+    public static string Blake3Of(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return Internal.DigestCore.OfFile(path, Internal.DigestAlgorithm.Blake3);
     }
 }

@@ -237,9 +237,10 @@ public sealed class PurgeTests : IDisposable
         Assert.Equal(0, await Cli([.. Common(inputs, Path.Combine(_root, "samples", "consent.csv"), Path.Combine(_root, "samples", "jurisdictions.csv")), "--out", output, "--report", Path.Combine(_temp, "r.json")]));
 
         var manifest = Manifest.Read(Manifest.PathFor(output));
-        Assert.Equal(Manifest.Sha256Of(output), manifest["output"]!["sha256"]!.GetValue<string>());
+        Assert.Equal("blake3", manifest["digest"]!.GetValue<string>());
+        Assert.Equal(Manifest.Blake3Of(output), manifest["output"]!["blake3"]!.GetValue<string>());
         Assert.Equal(858, manifest["output"]!["records"]!.GetValue<long>());
-        Assert.Equal(Manifest.Sha256Of(inputs[0]), manifest["inputs"]![0]!["sha256"]!.GetValue<string>());
+        Assert.Equal(Manifest.Blake3Of(inputs[0]), manifest["inputs"]![0]!["blake3"]!.GetValue<string>());
         Assert.Equal("ai_training", manifest["purpose"]!.GetValue<string>());
         Assert.NotEmpty(Manifest.UserHashes(manifest));
         var text = await File.ReadAllTextAsync(Manifest.PathFor(output));

@@ -1,0 +1,34 @@
+using ConsentFilter.Internal;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+
+namespace ConsentFilter.Tests.Internal;
+
+/// <summary>The summary set's sorted output equals the framework's sort of the distinct values.</summary>
+public sealed class UInt64SetTests
+{
+    [Property(MaxTest = 200)]
+    public Property ToSortedArray_EqualsDistinctFrameworkSort() => Prop.ForAll(
+        (from count in Gen.OneOf(Gen.Choose(0, 300), Gen.Choose(0, 20_000))
+         from seed in Gen.Choose(0, int.MaxValue)
+         from narrow in Gen.Elements(false, true)
+         select (count, seed, narrow)).ToArbitrary(),
+        t =>
+        {
+            var random = new Random(t.seed);
+            var set = new UInt64Set();
+            var expected = new HashSet<ulong>();
+            for (var i = 0; i < t.count; i++)
+            {
+                // Narrow values repeat and share high bytes: duplicates and equal digits in most passes.
+                var value = t.narrow ? (ulong)random.Next(0, 5000) << 20 : (ulong)random.NextInt64() ^ ((ulong)random.Next() << 40);
+                set.Add(value);
+                expected.Add(value == 0 ? 1 : value);
+            }
+
+            var sorted = expected.ToArray();
+            Array.Sort(sorted);
+            return set.ToSortedArray().SequenceEqual(sorted);
+        });
+}
