@@ -155,7 +155,8 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
 
         if (length < CompiledSnapshotFormat.HeaderSize)
         {
-            throw Corrupt(path, "shorter than the header (truncated)");
+            // A small CSV given where a snapshot belongs is named as such, not as a truncated snapshot.
+            throw Corrupt(path, IsCompiled(path) ? "shorter than the header (truncated)" : "not a compiled consent snapshot (bad signature)");
         }
 
         MemoryMappedFile? file = null;
