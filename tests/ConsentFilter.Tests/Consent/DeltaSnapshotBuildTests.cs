@@ -133,6 +133,17 @@ public sealed class DeltaSnapshotBuildTests : IDisposable
     }
 
     [Fact]
+    public void Delta_Cancelled_PublishesNothingAndRemovesTemporaryFiles()
+    {
+        Build("base.snap", RandomRows(new Random(4), 200), new SnapshotBuildOptions { KeepMergeState = true });
+        using var cancellation = new CancellationTokenSource();
+        cancellation.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => CompiledSnapshotBuilder.BuildFromCsv(Csv(RandomRows(new Random(5), 100)), "c.csv", _temp.File("new.snap"), s_purposes,
+            new SnapshotBuildOptions { Base = _temp.File("base.snap"), RunRows = 7 }, cancellation.Token));
+        Assert.Equal(["base.snap", "c.csv"], LeftoverFiles());
+    }
+
+    [Fact]
     public void Delta_OutputIsTheBase_ReplacesItAtomically()
     {
         Build("base.snap", ["u1,DE,granted,granted,,,"], new SnapshotBuildOptions { KeepMergeState = true });
