@@ -36,8 +36,8 @@ internal sealed partial class ExternalSnapshotBuilder
         var stateChunk = new byte[ChunkRecords * UserMergeState.RecordSize];
         int inEntryChunk = 0, inStateChunk = 0;
 
-        using (var entries = new FileStream(entriesPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
-        using (var stateFile = new FileStream(statesPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
+        using (var entries = Open(entriesPath, FileMode.CreateNew, FileAccess.Write, 1, FileOptions.None))
+        using (var stateFile = Open(statesPath, FileMode.CreateNew, FileAccess.Write, 1, FileOptions.None))
         {
             var pending = false;
             ulong pendingHigh = 0;
@@ -156,7 +156,8 @@ internal sealed partial class ExternalSnapshotBuilder
             checksum.Append(header.AsSpan(0, CompiledSnapshotFormat.OffsetChecksum));
             checksum.Append(meta);
             checksum.Append(padding);
-            var stream = file.Stream;
+            // Not disposed here: the atomic file owns its stream (a wrapper only counts and fails calls).
+            var stream = _wrap?.Invoke(file.Stream) ?? file.Stream;
             stream.Write(new byte[CompiledSnapshotFormat.HeaderSize]);
             stream.Write(meta);
             stream.Write(padding);
@@ -212,7 +213,7 @@ internal sealed partial class ExternalSnapshotBuilder
 
     private void CopyInto(string temporary, Stream stream, XxHash3 checksum)
     {
-        using var source = new FileStream(temporary, FileMode.Open, FileAccess.Read, FileShare.None, 1, FileOptions.SequentialScan);
+        using var source = Open(temporary, FileMode.Open, FileAccess.Read, 1, FileOptions.SequentialScan);
         var copy = new byte[1 << 20];
         int n;
         while ((n = source.Read(copy)) > 0)
@@ -229,7 +230,7 @@ internal sealed partial class ExternalSnapshotBuilder
     /// </summary>
     internal sealed class MergeBase : IDisposable
     {
-        private readonly FileStream _stream;
+        private readonly Stream _stream;
         private readonly string _path;
         private readonly int[] _listIndex;
         private readonly XxHash3 _checksum = new();
@@ -242,7 +243,7 @@ internal sealed partial class ExternalSnapshotBuilder
         private UserMergeState _current;
         private bool _started;
 
-        private MergeBase(FileStream stream, string path, CompiledSnapshot snapshot, MergeStateSection section, ReadOnlySpan<byte> header)
+        private MergeBase(Stream stream, string path, CompiledSnapshot snapshot, MergeStateSection section, ReadOnlySpan<byte> header)
         {
             _stream = stream;
             _path = path;
@@ -275,12 +276,13 @@ internal sealed partial class ExternalSnapshotBuilder
 
         /// <summary>Opens <paramref name="path"/> as a base for a build of <paramref name="purposes"/>.</summary>
         /// <exception cref="DataFileException">Not a compiled snapshot, no merge state, other purposes or another hash key.</exception>
-        internal static MergeBase Open(string path, IReadOnlyList<string> purposes, ulong? seed)
+        internal static MergeBase Open(string path, IReadOnlyList<string> purposes, ulong? seed, Func<Stream, Stream>? wrap = null)
         {
-            FileStream stream;
+            Stream stream;
             try
             {
                 stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+                stream = wrap?.Invoke(stream) ?? stream;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

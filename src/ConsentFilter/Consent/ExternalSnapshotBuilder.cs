@@ -34,6 +34,7 @@ internal sealed partial class ExternalSnapshotBuilder
     private readonly string _directory;
     private readonly ulong _seed;
     private readonly int _runRows;
+    private readonly Func<Stream, Stream>? _wrap;
     private readonly CancellationToken _cancellationToken;
     private readonly Dictionary<string, uint> _regionIds = new(StringComparer.Ordinal);
     private readonly List<string?> _regions = [null];
@@ -50,6 +51,7 @@ internal sealed partial class ExternalSnapshotBuilder
         _mergeBase = mergeBase;
         _keepMergeState = options.KeepMergeState || mergeBase is not null;
         _seed = mergeBase?.Seed ?? options.Seed ?? CompiledSnapshotBuilder.NewSeed();
+        _wrap = options.StreamWrapper;
         _cancellationToken = cancellationToken;
         var budget = options.CheckedBudget();
         // The runtime, the reader's strings and the garbage collector's young generation took ~240 MiB beside the
@@ -81,7 +83,7 @@ internal sealed partial class ExternalSnapshotBuilder
             throw new ArgumentException($"a compiled snapshot holds between 1 and {CompiledSnapshotFormat.MaxPurposes} purposes (got {purposes.Count})", nameof(purposes));
         }
 
-        using var mergeBase = options.Base is null ? null : MergeBase.Open(options.Base, purposes, options.Seed);
+        using var mergeBase = options.Base is null ? null : MergeBase.Open(options.Base, purposes, options.Seed, options.StreamWrapper);
         var full = Path.GetFullPath(path);
         var parent = options.TemporaryDirectory ?? Path.GetDirectoryName(full) ?? ".";
         var directory = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.build");
@@ -216,8 +218,14 @@ internal sealed partial class ExternalSnapshotBuilder
     private void SortAndSpill(RowEntry[] buffer, string file)
     {
         Sort(buffer);
-        using var stream = new FileStream(file, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+        using var stream = Open(file, FileMode.CreateNew, FileAccess.Write, 1 << 20, FileOptions.None);
         stream.Write(MemoryMarshal.AsBytes(buffer.AsSpan()));
+    }
+
+    private Stream Open(string path, FileMode mode, FileAccess access, int bufferSize, FileOptions options)
+    {
+        var stream = new FileStream(path, mode, access, FileShare.None, bufferSize, options);
+        return _wrap?.Invoke(stream) ?? stream;
     }
 
     private static void Sort(Span<RowEntry> entries) => entries.Sort(default(RowEntryComparer));
@@ -236,7 +244,7 @@ internal sealed partial class ExternalSnapshotBuilder
                 for (var r = 0; r < _runFiles.Count; r++)
                 {
                     var memory = slice * (r + 1) <= spare.Length ? spare.AsMemory(slice * r, slice) : new RowEntry[slice];
-                    sources.Add(new FileRun(_runFiles[r], memory));
+                    sources.Add(new FileRun(_runFiles[r], Open(_runFiles[r], FileMode.Open, FileAccess.Read, 1, FileOptions.SequentialScan), memory));
                 }
             }
 
@@ -271,7 +279,7 @@ internal sealed partial class ExternalSnapshotBuilder
         var chunk = new byte[4096 * CompiledSnapshotFormat.EntrySize];
         var inChunk = 0;
 
-        using (var entries = new FileStream(entriesPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
+        using (var entries = Open(entriesPath, FileMode.CreateNew, FileAccess.Write, 1, FileOptions.None))
         {
             var pending = false;
             ulong pendingHigh = 0;
@@ -359,11 +367,12 @@ internal sealed partial class ExternalSnapshotBuilder
             checksum.Append(header.AsSpan(0, CompiledSnapshotFormat.OffsetChecksum));
             checksum.Append(meta);
             checksum.Append(padding);
-            var stream = file.Stream;
+            // Not disposed here: the atomic file owns its stream (a wrapper only counts and fails calls).
+            var stream = _wrap?.Invoke(file.Stream) ?? file.Stream;
             stream.Write(new byte[CompiledSnapshotFormat.HeaderSize]);
             stream.Write(meta);
             stream.Write(padding);
-            using (var entries = new FileStream(entriesPath, FileMode.Open, FileAccess.Read, FileShare.None, 1, FileOptions.SequentialScan))
+            using (var entries = Open(entriesPath, FileMode.Open, FileAccess.Read, 1, FileOptions.SequentialScan))
             {
                 var copy = new byte[1 << 20];
                 int n;
@@ -447,9 +456,9 @@ internal sealed partial class ExternalSnapshotBuilder
         public bool MoveNext() => ++_index < entries.Length;
     }
 
-    private sealed class FileRun(string path, Memory<RowEntry> buffer) : IRun, IDisposable
+    private sealed class FileRun(string path, Stream stream, Memory<RowEntry> buffer) : IRun, IDisposable
     {
-        private readonly FileStream _stream = new(path, FileMode.Open, FileAccess.Read, FileShare.None, 1, FileOptions.SequentialScan);
+        private readonly Stream _stream = stream;
         private int _index;
         private int _count;
 

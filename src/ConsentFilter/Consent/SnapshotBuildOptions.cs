@@ -48,6 +48,12 @@ public sealed class SnapshotBuildOptions
     /// <summary>The hash key, instead of a random one (tests compare files byte for byte).</summary>
     internal ulong? Seed { get; set; }
 
+    /// <summary>
+    /// Wraps every stream the build reads or writes (spilled runs, merged entries, the snapshot itself): the tests' fault
+    /// injection fails the N-th call to prove that no failure publishes anything or leaves temporary files.
+    /// </summary>
+    internal Func<Stream, Stream>? StreamWrapper { get; set; }
+
     /// <summary>The budget, checked.</summary>
     internal long CheckedBudget() => MemoryBudget >= MinimumMemoryBudget
         ? MemoryBudget

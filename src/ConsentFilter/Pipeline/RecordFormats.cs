@@ -95,7 +95,8 @@ public static class RecordFormats
         string? first = null;
         foreach (var input in inputs)
         {
-            var this_ = input.Format ?? (input.Path is { } path ? Detect(path, explicitFormat) : explicitFormat ?? RecordFormat.JsonLines);
+            // A stream has no content to sniff without consuming it, but its name still tells (records.csv, part-0.parquet).
+            var this_ = input.Format ?? (input.Path is { } path ? Detect(path, explicitFormat) : explicitFormat ?? FromPath(input.Name));
             if (format is { } seen && seen != this_)
             {
                 throw new DataFileException(input.Name, 0, 0,

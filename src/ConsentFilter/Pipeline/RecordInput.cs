@@ -42,7 +42,11 @@ public sealed class RecordInput
         return new RecordInput(path, cancellationToken => IO.RecordFiles.OpenReadAsync(path, fileSystem, null, cancellationToken)) { Path = path, FileSystem = fileSystem };
     }
 
-    /// <summary>An already open stream (not decompressed); the pipeline disposes it unless <paramref name="leaveOpen"/>.</summary>
+    /// <summary>
+    /// An already open stream (not decompressed); the pipeline disposes it unless <paramref name="leaveOpen"/>. Its format
+    /// is <paramref name="format"/>, else the run's, else read from <paramref name="name"/>'s extension
+    /// (<see cref="RecordFormats.FromPath"/>): a stream's content is never sniffed, as that would consume it.
+    /// </summary>
     public static RecordInput FromStream(Stream stream, string name, bool leaveOpen = false, RecordFormat? format = null)
     {
         ArgumentNullException.ThrowIfNull(stream);

@@ -101,6 +101,9 @@ public sealed record Scenario(
         ["excluded", "EXCLUDED", "Excluded "],
     ];
 
+    /// <summary>The row's consent cell as the CSV spells it.</summary>
+    public static string StateSpelling(ConsentRow row) => s_stateSpellings[(int)row.State][row.Spelling % 8];
+
     public byte[] ConsentCsv()
     {
         var csv = new StringBuilder();
@@ -111,7 +114,7 @@ public sealed record Scenario(
             {
                 row.UserId,
                 row.Region,
-                s_stateSpellings[(int)row.State][row.Spelling % 8],
+                StateSpelling(row),
                 s_boolSpellings[row.Gpc ? 1 : 0][row.Spelling % 8],
                 s_boolSpellings[row.Minor ? 1 : 0][(row.Spelling + 3) % 8],
                 Timestamp(row.UpdatedAt, row.Spelling),
