@@ -7,6 +7,7 @@ return args.FirstOrDefault() switch
     "e2e" => await EndToEnd.RunAsync(args[1..]).ConfigureAwait(false),
     "snapshot-scale" => SnapshotScale.Run(args[1..]),
     "consent-csv" => SnapshotScale.WriteExportCsv(args[1..]),
+    "snapshot-delta" => SnapshotDelta.Run(args[1..]),
     "probe" => await Probe.RunAsync(args[1..]).ConfigureAwait(false),
     "stream" => await StreamBench.RunAsync(args[1..]).ConfigureAwait(false),
     _ => RunMicro(args),

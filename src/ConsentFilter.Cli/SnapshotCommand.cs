@@ -37,10 +37,20 @@ internal static class SnapshotCommand
             Description = "Memory budget of the build (sorted runs spill to a temporary directory beside the output): bytes or 512MiB, 1GiB... Default 1GiB.",
             HelpName = "SIZE",
         };
-        var database = new ConsentDatabaseOptions();
-        var command = new Command("build", "Compile a consent CSV, a database query, or a NATS key-value consent bucket.\n\nExamples:\n  consentfilter snapshot build --consent samples/consent.csv --out consent.snap\n  consentfilter snapshot build --consent-db \"Host=db;Database=cmp;Username=reader\" --consent-query \"SELECT user_id, region, ai_training, gpc, minor, updated_at FROM consent\" --out consent.snap\n  consentfilter snapshot build --consent-kv consent --nats nats://127.0.0.1:4222 --out consent.snap")
+        var mergeable = new Option<bool>("--mergeable")
         {
-            consent, bucket, nats, output, purposes, asOf, memory,
+            Description = "Also store each user's row-merge state (40 more bytes a user, format version 2), so the file can be the --base of a later delta build.",
+        };
+        var baseSnapshot = new Option<string?>("--base")
+        {
+            Description = "Apply the changed rows (--changes, or --consent-db with --consent-query) to this snapshot built with --mergeable: the result is what a full build of its rows followed by the changes writes. May be the --out path (replaced atomically).",
+            HelpName = "SNAPSHOT",
+        };
+        var changes = new Option<string?>("--changes") { Description = "Consent CSV of the rows changed since --base (the consent CSV's columns and rules).", HelpName = "CSV" };
+        var database = new ConsentDatabaseOptions();
+        var command = new Command("build", "Compile a consent CSV, a database query, or a NATS key-value consent bucket; or apply a day's changes to a snapshot (--base).\n\nExamples:\n  consentfilter snapshot build --consent samples/consent.csv --out consent.snap\n  consentfilter snapshot build --consent consent.csv --mergeable --out consent.snap\n  consentfilter snapshot build --base consent.snap --changes changes.csv --out consent-new.snap\n  consentfilter snapshot build --consent-db \"Host=db;Database=cmp;Username=reader\" --consent-query \"SELECT user_id, region, ai_training, gpc, minor, updated_at FROM consent\" --out consent.snap\n  consentfilter snapshot build --consent-kv consent --nats nats://127.0.0.1:4222 --out consent.snap")
+        {
+            consent, bucket, nats, output, purposes, asOf, memory, mergeable, baseSnapshot, changes,
         };
         foreach (var option in database.All)
         {
@@ -56,6 +66,11 @@ internal static class SnapshotCommand
                     throw new UsageException("--consent-kv: give one of --consent, --consent-db or --consent-kv, and no --as-of with a bucket (its as-of is the time it is read)");
                 }
 
+                if (parse.GetValue(baseSnapshot) is not null || parse.GetValue(changes) is not null || parse.GetValue(mergeable))
+                {
+                    throw new UsageException("--consent-kv: --base, --changes and --mergeable apply to builds from a CSV or a database");
+                }
+
                 var url = parse.GetValue(nats) ?? throw new UsageException("--consent-kv needs --nats URL");
                 await using var connection = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = url, Name = "consentfilter-snapshot-build" });
                 await connection.ConnectAsync().ConfigureAwait(false);
@@ -67,12 +82,31 @@ internal static class SnapshotCommand
             }
 
             var fromDatabase = database.IsGiven(parse);
-            if ((parse.GetValue(consent) is null) == !fromDatabase)
+            var basePath = parse.GetValue(baseSnapshot);
+            var csv = basePath is null ? parse.GetValue(consent) : parse.GetValue(changes);
+            var purposeList = parse.GetValue(purposes)!;
+            if (basePath is null && parse.GetValue(changes) is not null)
+            {
+                throw new UsageException("--changes needs --base SNAPSHOT (the snapshot the changes apply to)");
+            }
+
+            if (basePath is not null && (parse.GetValue(consent) is not null || (csv is null) == !fromDatabase))
+            {
+                throw new UsageException("--base: give the changed rows with one of --changes CSV or --consent-db CONNECTION with --consent-query SQL (not --consent)");
+            }
+
+            if ((csv is null) == !fromDatabase)
             {
                 throw new UsageException("give one of --consent CSV, --consent-db CONNECTION with --consent-query SQL, or --consent-kv BUCKET");
             }
 
-            var options = new SnapshotBuildOptions();
+            var options = new SnapshotBuildOptions { KeepMergeState = parse.GetValue(mergeable), Base = basePath };
+            if (basePath is not null && parse.GetResult(purposes) is null or { Implicit: true })
+            {
+                // Without --purpose, a delta build holds the base's purposes (given ones must match them).
+                using var existing = CompiledSnapshot.Open(basePath, verifyChecksum: false);
+                purposeList = [.. existing.Purposes];
+            }
             if (parse.GetValue(memory) is { } size)
             {
                 options.MemoryBudget = ConsentDatabaseOptions.ParseSize(size, "--memory");
@@ -89,11 +123,14 @@ internal static class SnapshotCommand
                     : throw new UsageException($"--as-of: '{text}' is not an ISO 8601 time");
             }
 
-            RunPaths.Check([("--consent", parse.GetValue(consent))], ("--out", parse.GetValue(output)));
-            // The bounded-memory build: rows stream into sorted runs, merged into the file (docs/consent-at-scale.md).
+            // --base is not checked against --out: the base is read through a handle opened first and the output replaces it
+            // atomically, so updating a snapshot in place is safe.
+            RunPaths.Check([("--consent", parse.GetValue(consent)), ("--changes", parse.GetValue(changes))], ("--out", parse.GetValue(output)));
+            // The bounded-memory build: rows stream into sorted runs, merged into the file (docs/consent-at-scale.md); with
+            // --base, merged with the base's stored states in one pass (docs/consent-at-scale.md#daily-deltas).
             var summary = fromDatabase
-                ? database.Build(parse, parse.GetValue(output)!, parse.GetValue(purposes)!, options, cancellationToken)
-                : CompiledSnapshotBuilder.BuildFromCsv(parse.GetValue(consent)!, parse.GetValue(output)!, parse.GetValue(purposes)!, options, cancellationToken);
+                ? database.Build(parse, parse.GetValue(output)!, purposeList, options, cancellationToken)
+                : CompiledSnapshotBuilder.BuildFromCsv(csv!, parse.GetValue(output)!, purposeList, options, cancellationToken);
             await stdout.WriteLineAsync(
                 $"{summary.Path}: {summary.Users} users, {summary.Rows} rows, {summary.Conflicts} conflicts, {summary.Collisions} hash collisions, {summary.Bytes} bytes")
                 .ConfigureAwait(false);
@@ -171,7 +208,8 @@ internal static class SnapshotCommand
                 await stdout.WriteLineAsync($"source: {origin}").ConfigureAwait(false);
             }
 
-            await stdout.WriteLineAsync($"format version: {CompiledSnapshot.FormatVersion}").ConfigureAwait(false);
+            await stdout.WriteLineAsync($"format version: {snapshot.Version}").ConfigureAwait(false);
+            await stdout.WriteLineAsync($"merge state: {(snapshot.HasMergeState ? "yes (can be a --base)" : "no")}").ConfigureAwait(false);
             await stdout.WriteLineAsync($"users: {info.Users}").ConfigureAwait(false);
             await stdout.WriteLineAsync($"rows: {info.Rows}").ConfigureAwait(false);
             await stdout.WriteLineAsync($"conflicts: {info.Conflicts}").ConfigureAwait(false);

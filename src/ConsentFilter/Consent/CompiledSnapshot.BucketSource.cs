@@ -10,10 +10,11 @@ public sealed partial class CompiledSnapshot
     public SnapshotBucketSource? BucketSource { get; }
 
     /// <summary>Reads the metadata sections after the region sets; unknown tags are skipped, so later sections stay readable.</summary>
-    private static SnapshotBucketSource? ReadSections(ReadOnlySpan<byte> meta, int position, string path, out string? origin)
+    private static SnapshotBucketSource? ReadSections(ReadOnlySpan<byte> meta, int position, string path, out string? origin, out MergeStateSection? mergeState)
     {
         SnapshotBucketSource? source = null;
         origin = null;
+        mergeState = null;
         try
         {
             while (position < meta.Length)
@@ -34,6 +35,10 @@ public sealed partial class CompiledSnapshot
                 else if (tag == CompiledSnapshotFormat.SectionOrigin)
                 {
                     origin = Encoding.UTF8.GetString(payload);
+                }
+                else if (tag == CompiledSnapshotFormat.SectionMergeState)
+                {
+                    mergeState = MergeStateSection.Read(payload, path);
                 }
             }
         }

@@ -43,16 +43,24 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
         var metaOffset = BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetMetaOffset..]);
         var metaLength = BinaryPrimitives.ReadInt32LittleEndian(header[CompiledSnapshotFormat.OffsetMetaLength..]);
         var entriesOffset = BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetEntriesOffset..]);
-        if (_count < 0 || _purposeCount is < 1 or > CompiledSnapshotFormat.MaxPurposes || metaOffset != CompiledSnapshotFormat.HeaderSize
-            || metaLength < 0 || entriesOffset < metaOffset + metaLength || entriesOffset + (_count * CompiledSnapshotFormat.EntrySize) != length)
+        Version = BinaryPrimitives.ReadUInt32LittleEndian(header[CompiledSnapshotFormat.OffsetVersion..]);
+        if (_count < 0 || _count > length / CompiledSnapshotFormat.EntrySize || _purposeCount is < 1 or > CompiledSnapshotFormat.MaxPurposes
+            || metaOffset != CompiledSnapshotFormat.HeaderSize || metaLength < 0 || entriesOffset < metaOffset + metaLength || entriesOffset > length)
         {
             throw Corrupt(path, "header fields do not match the file's size (truncated or corrupt)");
         }
 
         _entries = basePointer + entriesOffset;
         (Purposes, _regionSets, var metaEnd) = ReadMeta(new ReadOnlySpan<byte>(basePointer + metaOffset, metaLength), _purposeCount, path);
-        BucketSource = ReadSections(new ReadOnlySpan<byte>(basePointer + metaOffset, metaLength), metaEnd, path, out var origin);
+        BucketSource = ReadSections(new ReadOnlySpan<byte>(basePointer + metaOffset, metaLength), metaEnd, path, out var origin, out var mergeState);
         Origin = origin;
+        var entriesEnd = entriesOffset + (_count * CompiledSnapshotFormat.EntrySize);
+        MergeState = mergeState is null ? null : mergeState with { Offset = entriesEnd };
+        if ((mergeState is null) != (Version == CompiledSnapshotFormat.Version)
+            || entriesEnd + ((mergeState?.Count ?? 0) * UserMergeState.RecordSize) != length)
+        {
+            throw Corrupt(path, "header fields do not match the file's size (truncated or corrupt)");
+        }
         var asOf = BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetAsOf..]);
         Collisions = BinaryPrimitives.ReadInt64LittleEndian(header[CompiledSnapshotFormat.OffsetCollisions..]);
         FileBytes = length;
@@ -85,8 +93,11 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
     /// <summary>Size of the file in bytes.</summary>
     public long FileBytes { get; }
 
-    /// <summary>The binary format version this library reads and writes.</summary>
+    /// <summary>The binary format version this library writes for a file without merge state (it also reads version 2, with it).</summary>
     public static uint FormatVersion => CompiledSnapshotFormat.Version;
+
+    /// <summary>This file's format version: 1, or 2 when it holds each user's row-merge state (<see cref="HasMergeState"/>).</summary>
+    public uint Version { get; }
 
     /// <summary>Whether the file starts with the compiled-snapshot signature.</summary>
     public static bool IsCompiled(string path)
@@ -144,7 +155,8 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
 
         if (length < CompiledSnapshotFormat.HeaderSize)
         {
-            throw Corrupt(path, "shorter than the header (truncated)");
+            // A small CSV given where a snapshot belongs is named as such, not as a truncated snapshot.
+            throw Corrupt(path, IsCompiled(path) ? "shorter than the header (truncated)" : "not a compiled consent snapshot (bad signature)");
         }
 
         MemoryMappedFile? file = null;
@@ -163,9 +175,9 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
             }
 
             var version = BinaryPrimitives.ReadUInt32LittleEndian(header[CompiledSnapshotFormat.OffsetVersion..]);
-            if (version != CompiledSnapshotFormat.Version)
+            if (version is not (CompiledSnapshotFormat.Version or CompiledSnapshotFormat.MergeStateVersion))
             {
-                throw Corrupt(path, $"format version {version} is not supported (this library reads version {CompiledSnapshotFormat.Version})");
+                throw Corrupt(path, $"format version {version} is not supported (this library reads versions {CompiledSnapshotFormat.Version} and {CompiledSnapshotFormat.MergeStateVersion})");
             }
 
             if (verifyChecksum && !ChecksumMatches(pointer, length))

@@ -2,15 +2,20 @@ using System.Buffers.Binary;
 
 namespace ConsentFilter.Consent;
 
-/// <summary>The on-disk layout of a compiled snapshot (version 1), in one place. See docs/snapshot-format.md.</summary>
+/// <summary>The on-disk layout of a compiled snapshot (versions 1 and 2), in one place. See docs/snapshot-format.md.</summary>
 /// <remarks>
 /// Little-endian. A 128-byte header, a metadata block (purposes, region sets), then 16-byte entries sorted by id hash,
 /// aligned to 16 bytes. Entry: 64-bit hash high part, 32 more hash bits, 32-bit payload. Payload bits 0–13: consent
 /// per purpose (2 bits each, up to 7 purposes), bit 14: gpc, bit 15: minor, bits 16–31: region-set index.
+/// Version 2 is version 1 plus each user's row-merge state after the entries (what a delta build applies changes to),
+/// described by a metadata section; a file without that state is written as version 1, byte for byte as before.
 /// </remarks>
 internal static class CompiledSnapshotFormat
 {
     internal const uint Version = 1;
+
+    /// <summary>The version of a file that also holds each user's row-merge state (<see cref="SectionMergeState"/>).</summary>
+    internal const uint MergeStateVersion = 2;
     internal const int HeaderSize = 128;
     internal const int EntrySize = 16;
     internal const int MaxPurposes = 7;
@@ -39,6 +44,10 @@ internal static class CompiledSnapshotFormat
 
     /// <summary>Metadata section tag: what the snapshot was read from when that is not a file (a database, without its password).</summary>
     internal const ushort SectionOrigin = 2;
+
+    /// <summary>Metadata section tag: the row-merge state stored after the entries (version 2 only; see <see cref="UserMergeState"/>).</summary>
+    /// <remarks>Payload: <c>u32 record size, i64 records, i64 newest updated_at (UTC ticks, or long.MinValue), i32 region lists, each as u16 count + codes</c>.</remarks>
+    internal const ushort SectionMergeState = 3;
 
     /// <summary>"CFSNAP", NUL, SUB: not text, so a CSV is never mistaken for a snapshot.</summary>
     internal static ReadOnlySpan<byte> Magic => "CFSNAP\0\u001A"u8;

@@ -18,7 +18,7 @@ namespace ConsentFilter.Consent;
 /// Two ids with equal 128-bit hashes would merge as one user (probability about n²/2¹²⁹); equal 96-bit keys of
 /// different ids are merged most restrictively and counted as collisions, as in the in-memory build.
 /// </remarks>
-internal sealed class ExternalSnapshotBuilder
+internal sealed partial class ExternalSnapshotBuilder
 {
     /// <summary>Bytes of one spilled row.</summary>
     internal static readonly int EntryBytes = Marshal.SizeOf<RowEntry>();
@@ -39,13 +39,18 @@ internal sealed class ExternalSnapshotBuilder
     private readonly Dictionary<string, uint> _regionIds = new(StringComparer.Ordinal);
     private readonly List<string?> _regions = [null];
     private readonly List<string> _runFiles = [];
+    private readonly MergeBase? _mergeBase;
+    private readonly bool _keepMergeState;
 
-    private ExternalSnapshotBuilder(string displayName, IReadOnlyList<string> purposes, string directory, SnapshotBuildOptions options, CancellationToken cancellationToken)
+    private ExternalSnapshotBuilder(string displayName, IReadOnlyList<string> purposes, string directory, SnapshotBuildOptions options, MergeBase? mergeBase,
+        CancellationToken cancellationToken)
     {
         _displayName = displayName;
         _purposes = purposes;
         _directory = directory;
-        _seed = options.Seed ?? CompiledSnapshotBuilder.NewSeed();
+        _mergeBase = mergeBase;
+        _keepMergeState = options.KeepMergeState || mergeBase is not null;
+        _seed = mergeBase?.Seed ?? options.Seed ?? CompiledSnapshotBuilder.NewSeed();
         _wrap = options.StreamWrapper;
         _cancellationToken = cancellationToken;
         var budget = options.CheckedBudget();
@@ -78,13 +83,14 @@ internal sealed class ExternalSnapshotBuilder
             throw new ArgumentException($"a compiled snapshot holds between 1 and {CompiledSnapshotFormat.MaxPurposes} purposes (got {purposes.Count})", nameof(purposes));
         }
 
+        using var mergeBase = options.Base is null ? null : MergeBase.Open(options.Base, purposes, options.Seed, options.StreamWrapper);
         var full = Path.GetFullPath(path);
         var parent = options.TemporaryDirectory ?? Path.GetDirectoryName(full) ?? ".";
         var directory = Path.Combine(parent, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.build");
         Directory.CreateDirectory(directory);
         try
         {
-            var builder = new ExternalSnapshotBuilder(displayName, purposes, directory, options, cancellationToken);
+            var builder = new ExternalSnapshotBuilder(displayName, purposes, directory, options, mergeBase, cancellationToken);
             return builder.Run(rows, sha256, origin, full, options.AsOf, nameUserInErrors);
         }
         finally
@@ -163,7 +169,7 @@ internal sealed class ExternalSnapshotBuilder
             spilling?.GetAwaiter().GetResult();
             spilling = null;
             _cancellationToken.ThrowIfCancellationRequested();
-            return Merge([.. segments.Select(s => buffer.AsMemory(s.Start, s.Length))], spare, parsed.Rows, asOf ?? parsed.Newest, sha256(), origin, path);
+            return Merge([.. segments.Select(s => buffer.AsMemory(s.Start, s.Length))], spare, parsed.Rows, asOf, parsed.Newest, sha256(), origin, path);
         }
         finally
         {
@@ -224,7 +230,8 @@ internal sealed class ExternalSnapshotBuilder
 
     private static void Sort(Span<RowEntry> entries) => entries.Sort(default(RowEntryComparer));
 
-    private CompiledSnapshotSummary Merge(ReadOnlyMemory<RowEntry>[] tail, RowEntry[]? spare, long rows, DateTimeOffset? asOf, string sha256, string? origin, string path)
+    private CompiledSnapshotSummary Merge(ReadOnlyMemory<RowEntry>[] tail, RowEntry[]? spare, long rows, DateTimeOffset? asOf, DateTimeOffset? newest, string sha256,
+        string? origin, string path)
     {
         var sources = new List<IRun>(_runFiles.Count + 1);
         try
@@ -245,7 +252,10 @@ internal sealed class ExternalSnapshotBuilder
             {
                 sources.Add(new MemoryRun(segment));
             }
-            return WriteSnapshot(new MergedRows(sources), rows, asOf, sha256, origin, path);
+            // With merge state (and always on top of a base) the users are resolved from their states: MergeState.cs.
+            return _keepMergeState
+                ? WriteWithMergeState(new MergedRows(sources), rows, asOf, newest, sha256, origin, path)
+                : WriteSnapshot(new MergedRows(sources), rows, asOf ?? newest, sha256, origin, path);
         }
         finally
         {

@@ -48,6 +48,27 @@ public sealed class ConsentDatabaseTests : IClassFixture<PostgresServer>, IDispo
     }
 
     [PostgresFact]
+    public async Task SnapshotBuild_BaseWithChangesFromTable_DecidesAsTheFullCsv()
+    {
+        var baseCsv = RandomConsentCsv(new Random(12), 1500);
+        var changes = RandomConsentCsv(new Random(13), 600);
+        var table = LoadTable("consent_changes", changes);
+        var all = _temp.Write("all.csv", baseCsv + changes[(changes.IndexOf('\n', StringComparison.Ordinal) + 1)..]);
+        var full = await CliProcess.RunInProcessAsync("snapshot", "build", "--consent", all, "--out", _temp.File("full.snap"));
+        var base_ = await CliProcess.RunInProcessAsync("snapshot", "build", "--consent", _temp.Write("base.csv", baseCsv), "--mergeable", "--out", _temp.File("base.snap"));
+
+        var delta = await CliProcess.RunInProcessAsync("snapshot", "build", "--base", _temp.File("base.snap"), "--consent-db", _server.ConnectionString,
+            "--consent-query", string.Format(CultureInfo.InvariantCulture, Query, table), "--out", _temp.File("delta.snap"));
+
+        Assert.True(full.ExitCode == 0 && base_.ExitCode == 0, full.ToString() + base_);
+        Assert.True(delta.ExitCode == 0, delta.ToString());
+        using var a = CompiledSnapshot.Open(_temp.File("delta.snap"));
+        using var b = CompiledSnapshot.Open(_temp.File("full.snap"));
+        AssertSameConsent(a, b, ConsentSnapshot.LoadCsv(all, ["ai_training"]));
+        Assert.DoesNotContain(PostgresServer.Password, a.Origin, StringComparison.Ordinal);
+    }
+
+    [PostgresFact]
     public void Load_InMemory_DecidesAsTheCsvAndNullsAreEmptyCells()
     {
         // NULL purpose → unset, NULL region → none, NULL gpc/minor → false, NULL updated_at → undated (counts with the latest).

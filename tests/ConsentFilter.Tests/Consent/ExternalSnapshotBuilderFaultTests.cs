@@ -45,6 +45,36 @@ public sealed class ExternalSnapshotBuilderFaultTests : IDisposable
         Assert.Equal(published.Length, new FileInfo(path).Length);
     }
 
+    /// <summary>The delta build (issue 14 item 4) too: every call on the base, the changes' runs, the entries, the states and the output.</summary>
+    [Fact]
+    public void Delta_EveryIoCallFailedInTurn_PublishesNothingAndLeavesTheBaseAsItWas()
+    {
+        var basePath = _temp.File("base.snap");
+        CompiledSnapshotBuilder.BuildFromCsv(new MemoryStream(Encoding.UTF8.GetBytes(Consent(rows: 60))), "c.csv", basePath, s_purposes,
+            new SnapshotBuildOptions { RunRows = 7, Seed = 11, KeepMergeState = true }, default);
+        var baseBytes = File.ReadAllBytes(basePath);
+        var changes = Consent(rows: 30).Replace("2026-01-", "2026-02-", StringComparison.Ordinal);
+        var path = _temp.Write("out.snap", "old");
+        var clean = new FaultPlan(failAt: 0);
+        Delta(changes, path, basePath, clean);
+        Assert.True(clean.Calls > 20, $"only {clean.Calls} I/O calls");
+
+        for (var failAt = 1; failAt <= clean.Calls; failAt++)
+        {
+            File.WriteAllText(path, "old");
+            var plan = new FaultPlan(failAt);
+            Assert.ThrowsAny<IOException>(() => Delta(changes, path, basePath, plan));
+            Assert.True(plan.Failed, $"call {failAt} of {clean.Calls} was never made");
+            Assert.True(File.ReadAllText(path) == "old", $"failing call {failAt} of {clean.Calls} replaced the old snapshot");
+            Assert.Equal(baseBytes, File.ReadAllBytes(basePath));
+            Assert.True(LeftoverFiles() is ["base.snap", "out.snap"], $"failing call {failAt} of {clean.Calls} left {string.Join(", ", LeftoverFiles())}");
+        }
+    }
+
+    private static void Delta(string csv, string path, string basePath, FaultPlan plan) =>
+        CompiledSnapshotBuilder.BuildFromCsv(new MemoryStream(Encoding.UTF8.GetBytes(csv)), "changes.csv", path, s_purposes,
+            new SnapshotBuildOptions { RunRows = 7, Base = basePath, StreamWrapper = inner => new FaultStream(inner, plan) }, default);
+
     private static void Build(string csv, string path, FaultPlan plan) =>
         CompiledSnapshotBuilder.BuildFromCsv(new MemoryStream(Encoding.UTF8.GetBytes(csv)), "c.csv", path, s_purposes,
             new SnapshotBuildOptions { RunRows = 7, Seed = 11, StreamWrapper = inner => new FaultStream(inner, plan) }, default);
