@@ -8,6 +8,8 @@ return args.FirstOrDefault() switch
     "snapshot-scale" => SnapshotScale.Run(args[1..]),
     "consent-csv" => SnapshotScale.WriteExportCsv(args[1..]),
     "snapshot-delta" => SnapshotDelta.Run(args[1..]),
+    "consent-load" => ConsentLoad.RunLoad(args[1..]),
+    "snapshot-build" => ConsentLoad.RunBuild(args[1..]),
     "probe" => await Probe.RunAsync(args[1..]).ConfigureAwait(false),
     "stream" => await StreamBench.RunAsync(args[1..]).ConfigureAwait(false),
     _ => RunMicro(args),
