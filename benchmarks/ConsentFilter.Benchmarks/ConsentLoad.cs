@@ -7,8 +7,8 @@ namespace ConsentFilter.Benchmarks;
 
 /// <summary>
 /// Consent loading figures (issue 13 item 4, issue 14 numbers), each the median of several runs with CPU time beside wall
-/// time: <c>consent-load</c> times the filter's start-up load of a consent CSV in process (sequential reader vs the
-/// chunked parallel one, and with the in-memory compile the filter does next); <c>snapshot-build</c> times
+/// time: <c>consent-load</c> times the filter's start-up load of a consent CSV in process (the stream and the path
+/// overloads, and with the in-memory compile the filter does next); <c>snapshot-build</c> times
 /// <c>consentfilter snapshot build</c> as a process (peak RSS sampled from /proc) side by side with DuckDB loading and
 /// merging the same CSV (latest <c>updated_at</c> plus undated rows, most restrictive, regions collected).
 /// </summary>
@@ -31,20 +31,20 @@ internal static class ConsentLoad
             var parallel = ConsentSnapshot.LoadCsv(csv, purposes);
             if (parallel.Info != sequential.Info || parallel.Users.Count != sequential.Users.Count)
             {
-                throw new InvalidOperationException($"parallel load differs: {parallel.Info} vs {sequential.Info}");
+                throw new InvalidOperationException($"the path load differs: {parallel.Info} vs {sequential.Info}");
             }
 
             sequential = null;
             parallel = null;
             var megabytes = new FileInfo(csv).Length / 1e6;
             Console.WriteLine($"{count:N0} users, {rows:N0} rows, {megabytes:F0} MB:");
-            Report("  sequential reader (Sep, one thread; the stream overload)", rows, Median(runs, () => Measure(() =>
+            Report("  LoadCsv(stream)", rows, Median(runs, () => Measure(() =>
             {
                 using var stream = File.OpenRead(csv);
                 return ConsentSnapshot.LoadCsv(stream, csv, purposes);
             })));
-            Report("  parallel chunks (LoadCsv(path), what filter/explain use)", rows, Median(runs, () => Measure(() => ConsentSnapshot.LoadCsv(csv, purposes))));
-            Report("  parallel chunks + in-memory compile (filter start-up)", rows, Median(runs, () => Measure(() =>
+            Report("  LoadCsv(path), what filter/explain use", rows, Median(runs, () => Measure(() => ConsentSnapshot.LoadCsv(csv, purposes))));
+            Report("  LoadCsv(path) + in-memory compile (filter start-up)", rows, Median(runs, () => Measure(() =>
             {
                 var loaded = ConsentSnapshot.LoadCsv(csv, purposes);
                 CompiledSnapshotBuilder.CompileInMemory(loaded)?.Dispose();
