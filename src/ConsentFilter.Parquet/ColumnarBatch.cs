@@ -44,7 +44,7 @@ internal sealed class ColumnarBatch(int inputIndex, long sequence, Apache.Arrow.
     /// </summary>
     internal void ReleaseData()
     {
-        if (!_dataReleased && !ReferenceEquals(Filtered, Data))
+        if (!_dataReleased && !Columns.HasDictionary && !Buffers.SharesInput && !ReferenceEquals(Filtered, Data))
         {
             _dataReleased = true;
             Data.Dispose();
@@ -53,16 +53,16 @@ internal sealed class ColumnarBatch(int inputIndex, long sequence, Apache.Arrow.
 
     internal override RecordResult? Result(int index) => Results?[index];
 
+    /// <remarks>
+    /// The kept rows' gathered buffers are pooled and given back here; their other buffers belong to the rows as read
+    /// (a dictionary, a slice) or to a concatenation the collector frees, so the kept batch itself is not disposed: that
+    /// would dispose memory the rows as read (and, for a dictionary, the next batches of the stream) still use.
+    /// </remarks>
     internal override void Release()
     {
-        if (Filtered is { } filtered && !ReferenceEquals(filtered, Data))
-        {
-            filtered.Dispose();
-        }
-
         Filtered = null;
         Buffers.Return();
-        if (!_dataReleased)
+        if (!_dataReleased && !Columns.HasDictionary)
         {
             _dataReleased = true;
             Data.Dispose();

@@ -55,10 +55,7 @@ internal sealed class ColumnarWorker(WorkerContext context) : IBatchWorker
         if (compact)
         {
             batch.Filtered = kept == 0 ? null : kept == keep.Length ? data : ArrowTake.Filter(data, keep, kept, batch.Buffers);
-            if (!batch.Buffers.SharesInput)
-            {
-                batch.ReleaseData();
-            }
+            batch.ReleaseData();
         }
     }
 
