@@ -35,6 +35,15 @@ public class LibraryBenchmarks : IDisposable
         var policy = new ConsentPolicy(snapshot, JurisdictionTable.LoadFile(corpus.Jurisdictions), "ai_training");
         _filter = new RecordFilter(policy, Options(RecordFormat.JsonLines));
         _csvFilter = new RecordFilter(policy, Options(RecordFormat.Csv));
+
+        // The figure is per record: both corpora must hold exactly Records records, none quarantined.
+        foreach (var (name, report) in new[] { ("JSON Lines", JsonLines().GetAwaiter().GetResult()), ("CSV", Csv().GetAwaiter().GetResult()) })
+        {
+            if (report.Totals.Records != Records || report.Totals.QuarantinedTotal != 0)
+            {
+                throw new InvalidOperationException($"{name}: {report.Totals.Records} records, {report.Totals.QuarantinedTotal} quarantined; expected {Records}, none");
+            }
+        }
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Records)]
