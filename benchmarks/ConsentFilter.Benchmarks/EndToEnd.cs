@@ -34,14 +34,29 @@ internal static class EndToEnd
         Console.WriteLine($"JSON Lines {LineStats(corpus.Records)}");
         Console.WriteLine($"load average at start: {LoadAverage()}");
 
+        var columnar = settings.Formats.Any(f => f is "parquet" or "arrow") ? ColumnarCorpus.Ensure(corpus) : (Parquet: "", Arrow: "");
+        if (columnar.Parquet.Length > 0)
+        {
+            Console.WriteLine($"Parquet {ColumnarCorpus.Describe(columnar.Parquet)} (written by DuckDB from the JSON Lines); Arrow IPC file {new FileInfo(columnar.Arrow).Length / 1e6:F0} MB");
+        }
+
         var clis = new[] { CliUnderTest.Managed, CliUnderTest.Native(args) }.OfType<CliUnderTest>().ToList();
         var rows = new List<Row>();
         foreach (var format in settings.Formats)
         {
-            var input = format == "csv" ? corpus.RecordsCsv : corpus.Records;
-            var bytes = format == "csv" ? corpus.CsvBytes : corpus.Bytes;
-            rows.Add(new Row(format, "line copy (C#, split + write all)", null, false,
-                Median(settings.Runs, () => Measure(() => LineCopy(input, Path.Combine(output, $"copy.{format}")))), bytes));
+            var input = format switch
+            {
+                "csv" => corpus.RecordsCsv,
+                "parquet" => columnar.Parquet,
+                "arrow" => columnar.Arrow,
+                _ => corpus.Records,
+            };
+            var bytes = new FileInfo(input).Length;
+            rows.Add(format is "parquet" or "arrow"
+                ? new Row(format, "file copy (C#, read + write all bytes)", null, false,
+                    Median(settings.Runs, () => Measure(() => FileCopy(input, Path.Combine(output, $"copy.{format}")))), bytes)
+                : new Row(format, "line copy (C#, split + write all)", null, false,
+                    Median(settings.Runs, () => Measure(() => LineCopy(input, Path.Combine(output, $"copy.{format}")))), bytes));
             foreach (var cli in clis)
             {
                 rows.Add(new Row(format, $"consentfilter filter, {cli.Name}", cli.Name, false,
@@ -52,9 +67,16 @@ internal static class EndToEnd
 
             if (!settings.SkipDuckDb)
             {
-                var label = format == "csv" ? "DuckDB (read_csv, joins, COPY TO csv)" : "DuckDB (read_json, joins, COPY TO json)";
+                var label = format switch
+                {
+                    "csv" => "DuckDB (read_csv, joins, COPY TO csv)",
+                    "parquet" => "DuckDB (read_parquet, joins, COPY TO parquet)",
+                    "arrow" => "DuckDB (read_parquet, joins, COPY TO parquet) *",
+                    _ => "DuckDB (read_json, joins, COPY TO json)",
+                };
+                var duckInput = format == "arrow" ? columnar.Parquet : input;
                 rows.Add(new Row(format, label, "duckdb", false,
-                    Median(settings.Runs, () => Measure(() => (long?)DuckDbPeer(corpus, format, Path.Combine(output, $"duck.{format}")))), bytes));
+                    Median(settings.Runs, () => Measure(() => (long?)DuckDbPeer(corpus, format, duckInput, Path.Combine(output, $"duck.{format}")))), bytes));
             }
         }
 
@@ -75,7 +97,7 @@ internal static class EndToEnd
             var copy = rows.First(r => r.Format == row.Format && r.Tool is null).Result;
             var duck = rows.FirstOrDefault(r => r.Format == row.Format && r.Tool == "duckdb")?.Result;
             var vsDuck = duck is null ? "" : $", {duck.Seconds / row.Result.Seconds:F1}x DuckDB's records/s ({duck.CpuSeconds / row.Result.CpuSeconds:F1}x in CPU)";
-            Console.WriteLine($"{row.Format} {row.Name}: {copy.Seconds / row.Result.Seconds * 100:F0} % of line-copy throughput{vsDuck}");
+            Console.WriteLine($"{row.Format} {row.Name}: {copy.Seconds / row.Result.Seconds * 100:F0} % of the copy's throughput{vsDuck}");
         }
 
         if (settings.Formats.Contains("jsonl") && settings.Formats.Contains("csv"))
@@ -100,6 +122,11 @@ internal static class EndToEnd
         else if (counts.Count > 0)
         {
             Console.WriteLine($"kept counts equal across {counts.Count} runs: {counts[0].Kept:N0} of {corpus.RecordCount:N0}");
+        }
+
+        if (settings.Formats.Contains("arrow") && !settings.SkipDuckDb)
+        {
+            Console.WriteLine("* DuckDB has no Arrow IPC file reader in its core: its Arrow row is the Parquet job on the same rows.");
         }
 
         Console.WriteLine($"load average at end: {LoadAverage()}");
@@ -173,13 +200,30 @@ internal static class EndToEnd
         return new Result(wall[wall.Count / 2], cpu[cpu.Count / 2], results.Max(r => r.PeakRssBytes), results[^1].Kept);
     }
 
+    /// <summary>Times an in-process run; its peak RSS is this process's high-water mark, reset before the run (Linux).</summary>
     private static Result Measure(Func<long?> action)
     {
         GC.Collect();
+        var peakKnown = ResetPeakRss();
         var cpu = CpuTime.Self();
         var clock = Stopwatch.StartNew();
         var kept = action();
-        return new Result(clock.Elapsed.TotalSeconds, CpuTime.Self() - cpu, 0, kept);
+        var elapsed = clock.Elapsed.TotalSeconds;
+        return new Result(elapsed, CpuTime.Self() - cpu, peakKnown ? ReadPeakRss(Environment.ProcessId) : 0, kept);
+    }
+
+    /// <summary>Writing 5 to clear_refs resets VmHWM to the current RSS (Linux 4.0 and later).</summary>
+    private static bool ResetPeakRss()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     private static Result Measure(Action action) => Measure(() =>
@@ -241,6 +285,14 @@ internal static class EndToEnd
         return 0;
     }
 
+    /// <summary>The floor for a binary file: read in 1 MiB blocks, write every byte.</summary>
+    private static void FileCopy(string input, string output)
+    {
+        using var reader = new FileStream(input, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        using var writer = new FileStream(output, FileMode.Create, FileAccess.Write, FileShare.None, 1);
+        reader.CopyTo(writer, 1 << 20);
+    }
+
     /// <summary>The floor: read in blocks, split lines, write every line.</summary>
     private static void LineCopy(string input, string output)
     {
@@ -281,7 +333,7 @@ internal static class EndToEnd
     /// Ids compare as the SPEC says: a JSON integer is its decimal text (read into VARCHAR), co-subjects are an array
     /// or one scalar in JSON, and <c>a;b</c> or a JSON array cell in CSV. Returns the number of kept rows.
     /// </summary>
-    private static long DuckDbPeer(CorpusGenerator.Corpus corpus, string format, string output)
+    private static long DuckDbPeer(CorpusGenerator.Corpus corpus, string format, string input, string output)
     {
         using var connection = new DuckDBConnection("DataSource=:memory:");
         connection.Open();
@@ -292,13 +344,21 @@ internal static class EndToEnd
             return command.ExecuteNonQuery();
         }
 
-        var source = format == "csv"
+        // Parquet: the decision columns are read first (with DuckDB's file_row_number), the rows to drop found with
+        // joins, then the file is read again and the kept rows written: the text is never held in a table.
+        var columnar = format is "parquet" or "arrow";
+        var source = columnar
+            ? $$"""
+              SELECT file_row_number AS rn, user_id, region, coalesce(recipients, []::VARCHAR[]) AS subs
+              FROM read_parquet('{{input}}', file_row_number = true)
+              """
+            : format == "csv"
             ? $$"""
               SELECT id, user_id, region, created_at, meta, reply_to, text, recipients,
                   CASE WHEN recipients IS NULL OR recipients = '' THEN []::VARCHAR[]
                        WHEN starts_with(recipients, '[') THEN from_json(recipients, '["VARCHAR"]')
                        ELSE string_split(recipients, ';') END AS subs
-              FROM read_csv('{{corpus.RecordsCsv}}', header = true, delim = ',', quote = '"', escape = '"', max_line_size = 33554432,
+              FROM read_csv('{{input}}', header = true, delim = ',', quote = '"', escape = '"', max_line_size = 33554432,
                   columns = {id: 'VARCHAR', user_id: 'VARCHAR', region: 'VARCHAR', created_at: 'VARCHAR', recipients: 'VARCHAR',
                              text: 'VARCHAR', meta: 'VARCHAR', reply_to: 'VARCHAR'})
               """
@@ -307,7 +367,7 @@ internal static class EndToEnd
                   CASE WHEN recipients IS NULL THEN []::VARCHAR[]
                        WHEN json_type(recipients) = 'ARRAY' THEN from_json(recipients, '["VARCHAR"]')
                        ELSE [recipients ->> '$'] END AS subs
-              FROM read_json('{{corpus.Records}}', format = 'newline_delimited', maximum_object_size = 33554432,
+              FROM read_json('{{input}}', format = 'newline_delimited', maximum_object_size = 33554432,
                   columns = {id: 'VARCHAR', user_id: 'VARCHAR', region: 'VARCHAR', created_at: 'VARCHAR', meta: 'JSON', reply_to: 'JSON',
                              text: 'VARCHAR', recipients: 'JSON'})
               """;
@@ -326,7 +386,7 @@ internal static class EndToEnd
             FROM read_csv('{{corpus.Consent}}', header = true, all_varchar = true) c
             LEFT JOIN j je ON je.code = upper(trim(c.region))
             LEFT JOIN j jc ON jc.code = split_part(upper(trim(c.region)), '-', 1);
-            CREATE TABLE r AS SELECT row_number() OVER () AS rn, * FROM ({{source}});
+            CREATE TABLE r AS {{(columnar ? source : $"SELECT row_number() OVER () AS rn, * FROM ({source})")}};
             CREATE TABLE rr AS SELECT r.rn,
                 CASE WHEN r.region IS NULL THEN NULL ELSE coalesce(je.rank, jc.rank, (SELECT rank FROM star)) END AS record_rank
             FROM r LEFT JOIN j je ON je.code = upper(trim(r.region)) LEFT JOIN j jc ON jc.code = split_part(upper(trim(r.region)), '-', 1);
@@ -341,8 +401,15 @@ internal static class EndToEnd
             WHERE unknown OR minor OR eff = 2 OR consent = 'denied'
                OR (eff = 1 AND consent <> 'granted') OR (eff = 0 AND consent = 'unset' AND gpc);
             """);
-        var options = format == "csv" ? "FORMAT csv, HEADER true" : "FORMAT json";
-        return Execute($"COPY (SELECT id, user_id, region, created_at, recipients, text, meta, reply_to FROM r ANTI JOIN denied d ON d.rn = r.rn ORDER BY r.rn) TO '{output}' ({options});");
+        var options = format switch
+        {
+            "csv" => "FORMAT csv, HEADER true",
+            "parquet" or "arrow" => "FORMAT parquet, COMPRESSION snappy",
+            _ => "FORMAT json",
+        };
+        return Execute(columnar
+            ? $"COPY (SELECT p.* EXCLUDE (file_row_number) FROM read_parquet('{input}', file_row_number = true) p ANTI JOIN denied d ON d.rn = p.file_row_number ORDER BY p.file_row_number) TO '{output}' ({options});"
+            : $"COPY (SELECT id, user_id, region, created_at, recipients, text, meta, reply_to FROM r ANTI JOIN denied d ON d.rn = r.rn ORDER BY r.rn) TO '{output}' ({options});");
     }
 
     private sealed record Settings(
@@ -373,9 +440,9 @@ internal static class EndToEnd
         private static string[] ParseFormats(string text)
         {
             var formats = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(f => f.ToLowerInvariant()).Distinct().ToArray();
-            return formats.Length > 0 && formats.All(f => f is "jsonl" or "csv")
+            return formats.Length > 0 && formats.All(f => f is "jsonl" or "csv" or "parquet" or "arrow")
                 ? formats
-                : throw new ArgumentException($"--formats: '{text}' is not a list of jsonl and csv");
+                : throw new ArgumentException($"--formats: '{text}' is not a list of jsonl, csv, parquet and arrow");
         }
     }
 }

@@ -27,6 +27,11 @@ internal static class Probe
             return 0;
         }
 
+        if (args.FirstOrDefault() == "parquet")
+        {
+            return ParquetProbe.Run(args[1..]);
+        }
+
         if (args.FirstOrDefault() == "parse")
         {
             ParseStages();

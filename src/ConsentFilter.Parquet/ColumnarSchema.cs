@@ -16,6 +16,9 @@ internal sealed class ColumnarSchema(Schema schema)
     /// <summary>Parquet: each leaf column's dotted path and codec in the first input (the output keeps them).</summary>
     internal IReadOnlyList<(string Path, ParquetSharp.Compression Codec)> Codecs { get; init; } = [];
 
+    /// <summary>Parquet: the dotted paths of the leaf columns the first input's first row group stores without a dictionary (the output does too).</summary>
+    internal IReadOnlyList<string> PlainColumns { get; init; } = [];
+
     /// <summary>Arrow IPC: whether the first input was an IPC file (else a stream); the output is the same kind.</summary>
     internal bool IsIpcFile { get; init; }
 

@@ -42,16 +42,10 @@ internal sealed class ColumnarWorker(WorkerContext context) : IBatchWorker
         var kept = 0;
         for (var row = 0; row < keep.Length; row++)
         {
-            var result = Decide(batch, row, user, region, id, subjects);
-            if (result.Outcome == RecordOutcome.Kept)
+            if (Decide(batch, row, user, region, id, subjects, results) == RecordOutcome.Kept)
             {
                 keep[row] = true;
                 kept++;
-            }
-
-            if (results is not null)
-            {
-                results[row] = result;
             }
         }
 
@@ -60,11 +54,14 @@ internal sealed class ColumnarWorker(WorkerContext context) : IBatchWorker
         batch.Results = results;
         if (compact)
         {
-            batch.Filtered = kept == 0 ? null : kept == keep.Length ? data : ArrowTake.Filter(data, keep, kept);
+            batch.Filtered = kept == 0 ? null : kept == keep.Length ? data : ArrowTake.Filter(data, keep, kept, batch.Buffers);
+            batch.ReleaseData();
         }
     }
 
-    private RecordResult Decide(ColumnarBatch batch, int row, ColumnCells user, ColumnCells? regionColumn, ColumnCells? idColumn, ColumnCells[] subjectColumns)
+    /// <summary>Decides one row and accounts for it; its result object only when <paramref name="results"/> asks for them (no allocation per row otherwise).</summary>
+    private RecordOutcome Decide(
+        ColumnarBatch batch, int row, ColumnCells user, ColumnCells? regionColumn, ColumnCells? idColumn, ColumnCells[] subjectColumns, RecordResult?[]? results)
     {
         var line = batch.RowsBefore + row + 1;
 
@@ -100,7 +97,8 @@ internal sealed class ColumnarWorker(WorkerContext context) : IBatchWorker
         if (malformed != MalformedKind.None)
         {
             _audit.Quarantined(batch, line, malformed, default, hasRaw: false);
-            return new RecordResult(line, RecordOutcome.Quarantined, default, malformed, ReadOnlyMemory<byte>.Empty);
+            results?[row] = new RecordResult(line, RecordOutcome.Quarantined, default, malformed, ReadOnlyMemory<byte>.Empty);
+            return RecordOutcome.Quarantined;
         }
 
         var subjects = new RecordDecision.ByteArraySubjects(_subjects);
@@ -118,7 +116,8 @@ internal sealed class ColumnarWorker(WorkerContext context) : IBatchWorker
                 }
             }
 
-            return new RecordResult(line, RecordOutcome.Kept, verdict, MalformedKind.None, ReadOnlyMemory<byte>.Empty);
+            results?[row] = new RecordResult(line, RecordOutcome.Kept, verdict, MalformedKind.None, ReadOnlyMemory<byte>.Empty);
+            return RecordOutcome.Kept;
         }
 
         var failing = verdict.Subject == 0 ? author : _subjects[verdict.Subject - 1];
@@ -126,7 +125,8 @@ internal sealed class ColumnarWorker(WorkerContext context) : IBatchWorker
             ? new RecordId(idBytes, IsRawJson: false)
             : RecordId.None;
         _audit.Dropped(batch, line, id, verdict, failing, summaryRegion);
-        return new RecordResult(line, RecordOutcome.Dropped, verdict, MalformedKind.None, ReadOnlyMemory<byte>.Empty);
+        results?[row] = new RecordResult(line, RecordOutcome.Dropped, verdict, MalformedKind.None, ReadOnlyMemory<byte>.Empty);
+        return RecordOutcome.Dropped;
     }
 
     private MalformedKind ReadSubjects(int row, ColumnCells[] columns)

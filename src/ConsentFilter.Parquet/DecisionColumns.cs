@@ -8,13 +8,20 @@ namespace ConsentFilter.Parquet;
 /// <summary>Where the columns the decision reads sit in one input's Arrow schema (a dotted path walks into struct columns).</summary>
 internal sealed class DecisionColumns
 {
-    private DecisionColumns(ColumnPath user, ColumnPath? region, ColumnPath? id, ColumnPath[] subjects)
+    private DecisionColumns(ColumnPath user, ColumnPath? region, ColumnPath? id, ColumnPath[] subjects, bool hasDictionary)
     {
         User = user;
         Region = region;
         Id = id;
         Subjects = subjects;
+        HasDictionary = hasDictionary;
     }
+
+    /// <summary>
+    /// Whether the schema holds a dictionary column. Apache.Arrow's IPC reader gives every batch of a stream the same
+    /// dictionary, and disposing any array that holds it disposes it for all: such batches are left to the collector.
+    /// </summary>
+    internal bool HasDictionary { get; }
 
     internal ColumnPath User { get; }
 
@@ -36,8 +43,15 @@ internal sealed class DecisionColumns
             .Select(f => ColumnPath.Find(schema, f, allowList: true, allowIntegers: true, file, "subject field"))
             .OfType<ColumnPath>()
             .ToArray();
-        return new DecisionColumns(user, region, id, subjects);
+        return new DecisionColumns(user, region, id, subjects, schema.FieldsList.Any(f => IsOrHoldsDictionary(f.DataType)));
     }
+
+    private static bool IsOrHoldsDictionary(IArrowType type) => type switch
+    {
+        DictionaryType => true,
+        NestedType nested => nested.Fields.Any(f => IsOrHoldsDictionary(f.DataType)),
+        _ => false,
+    };
 }
 
 /// <summary>A decision column: the field indices from the top-level column down through struct columns, and whether it is a list.</summary>

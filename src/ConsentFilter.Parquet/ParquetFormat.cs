@@ -33,7 +33,8 @@ internal sealed class ParquetFormat : RecordFormatAdapter
         try
         {
             reader = Open(file);
-            var schema = new ColumnarSchema(reader.Schema) { Codecs = Codecs(reader) };
+            var (codecs, plain) = Encodings(reader);
+            var schema = new ColumnarSchema(reader.Schema) { Codecs = codecs, PlainColumns = plain };
             var columns = DecisionColumns.Resolve(schema.Schema, run.Options, input.Name);
             ColumnarSchema.Check(run, schema, input.Name, "Parquet");
             return new ParquetRecordReader(file, reader, columns, inputIndex);
@@ -108,13 +109,15 @@ internal sealed class ParquetFormat : RecordFormatAdapter
         return new FileReader(file, arrowProperties: properties, leaveOpen: true);
     }
 
-    private static List<(string, ParquetSharp.Compression)> Codecs(FileReader reader)
+    /// <summary>Each leaf column's codec in the first row group, and the columns it stores without a dictionary.</summary>
+    private static (List<(string, ParquetSharp.Compression)> Codecs, List<string> Plain) Encodings(FileReader reader)
     {
         var metadata = reader.ParquetReader.FileMetaData;
         var codecs = new List<(string, ParquetSharp.Compression)>();
+        var plain = new List<string>();
         if (metadata.NumRowGroups == 0)
         {
-            return codecs;
+            return (codecs, plain);
         }
 
         using var rowGroup = reader.ParquetReader.RowGroup(0);
@@ -122,10 +125,15 @@ internal sealed class ParquetFormat : RecordFormatAdapter
         {
             using var chunk = rowGroup.MetaData.GetColumnChunkMetaData(c);
             using var path = metadata.Schema.Column(c).Path;
-            codecs.Add((path.ToDotString(), chunk.Compression));
+            var name = path.ToDotString();
+            codecs.Add((name, chunk.Compression));
+            if (!chunk.Encodings.Any(e => e is ParquetSharp.Encoding.PlainDictionary or ParquetSharp.Encoding.RleDictionary))
+            {
+                plain.Add(name);
+            }
         }
 
-        return codecs;
+        return (codecs, plain);
     }
 
     /// <summary>Reads the row groups of one file in order, each as one batch (more when a row group exceeds <see cref="RowsPerBatch"/>).</summary>
@@ -243,6 +251,13 @@ internal sealed class ParquetFormat : RecordFormatAdapter
             foreach (var (path, codec) in schema.Codecs)
             {
                 builder.Compression(path, codec);
+            }
+
+            // A column the input stores without a dictionary (unique text, mostly) is written without one too: trying a
+            // dictionary first hashes every value of the row group before falling back to plain pages.
+            foreach (var path in schema.PlainColumns)
+            {
+                builder.DisableDictionary(path);
             }
 
             using var properties = builder.Build();
