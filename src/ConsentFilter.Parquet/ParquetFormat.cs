@@ -67,7 +67,7 @@ internal sealed class ParquetFormat : RecordFormatAdapter
     {
         if (input.Path is { } path && path != IO.RecordFiles.StandardStream)
         {
-            var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+            var file = new StampedFileStream(path);
             try
             {
                 if (input.ContentDigest is { } digest)
@@ -157,6 +157,9 @@ internal sealed class ParquetFormat : RecordFormatAdapter
                 {
                     if (++_rowGroup >= _rowGroups)
                     {
+                        // The file is hashed in one pass and read in another: had it changed in between, the manifest
+                        // would not describe the records filtered. Fail the run instead (nothing is committed).
+                        (file as StampedFileStream)?.ThrowIfChanged();
                         return null;
                     }
 
@@ -273,4 +276,31 @@ internal sealed class ParquetFormat : RecordFormatAdapter
             return ValueTask.CompletedTask;
         }
     }
+}
+
+/// <summary>
+/// A Parquet input file with its length and last write time as opened, so a file changed in place while it is hashed
+/// and read is caught at the end of its reading.
+/// </summary>
+internal sealed class StampedFileStream : FileStream
+{
+    private readonly string _path;
+    private readonly (long Length, DateTime Written) _opened;
+
+    internal StampedFileStream(string path)
+        : base(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous)
+    {
+        _path = path;
+        _opened = Stamp();
+    }
+
+    internal void ThrowIfChanged()
+    {
+        if (Stamp() != _opened)
+        {
+            throw new IOException($"{_path} changed while it was being read (its length or modification time differs from when it was opened)");
+        }
+    }
+
+    private (long, DateTime) Stamp() => (RandomAccess.GetLength(SafeFileHandle), File.GetLastWriteTimeUtc(SafeFileHandle));
 }
