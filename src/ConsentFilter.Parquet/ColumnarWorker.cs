@@ -1,4 +1,3 @@
-using System.Text;
 using ConsentFilter.Decisions;
 using ConsentFilter.Pipeline;
 using ConsentFilter.Records;
@@ -23,9 +22,7 @@ internal sealed class ColumnarWorker(WorkerContext context) : IBatchWorker
     private readonly List<byte[]> _subjects = [];
     private byte[] _userScratch = new byte[32];
     private byte[] _cellScratch = new byte[32];
-    private string? _lastRegionText;
-    private byte[] _lastRegionBytes = [];
-    private RegionMatch _lastRegion;
+    private readonly RegionCellCache _regions = new(context.Policy);
 
     public void Process(RecordBatch recordBatch, bool compact)
     {
@@ -84,7 +81,7 @@ internal sealed class ColumnarWorker(WorkerContext context) : IBatchWorker
                     malformed = MalformedKind.InvalidUtf8;
                     break;
                 case CellState.Value:
-                    recordRegion = ResolveRegion(regionBytes, out region);
+                    recordRegion = _regions.Resolve(regionBytes, out region);
                     break;
             }
         }
@@ -188,21 +185,5 @@ internal sealed class ColumnarWorker(WorkerContext context) : IBatchWorker
 
         _subjects.Add(value.ToArray());
         return MalformedKind.None;
-    }
-
-    /// <summary>Resolves a region cell, reusing the last result for a repeated cell (regions repeat row after row).</summary>
-    private RegionMatch ResolveRegion(ReadOnlySpan<byte> bytes, out string text)
-    {
-        if (_lastRegionText is not null && bytes.SequenceEqual(_lastRegionBytes))
-        {
-            text = _lastRegionText;
-            return _lastRegion;
-        }
-
-        text = Encoding.UTF8.GetString(bytes);
-        _lastRegion = RecordDecision.ResolveRegion(_policy, text)!.Value;
-        _lastRegionText = text;
-        _lastRegionBytes = bytes.ToArray();
-        return _lastRegion;
     }
 }

@@ -16,9 +16,7 @@ internal sealed class CsvWorker(WorkerContext context) : IBatchWorker
     private readonly List<byte[]> _subjects = [];
     private byte[] _userScratch = new byte[64];
     private byte[] _cellScratch = new byte[64];
-    private string? _lastRegionText;
-    private byte[] _lastRegionBytes = [];
-    private RegionMatch _lastRegion;
+    private readonly RegionCellCache _regions = new(context.Policy);
 
     public void Process(RecordBatch recordBatch, bool compact)
     {
@@ -80,7 +78,7 @@ internal sealed class CsvWorker(WorkerContext context) : IBatchWorker
         if (columns.Region >= 0 && _fields[columns.Region].Value(row, ref _cellScratch) is { IsEmpty: false } regionBytes)
         {
             // An empty cell is no region (CSV has no other way to leave one out); see docs/formats-csv.md.
-            recordRegion = ResolveRegion(regionBytes, out region);
+            recordRegion = _regions.Resolve(regionBytes, out region);
         }
 
         var subjects = new RecordDecision.ByteArraySubjects(_subjects);
@@ -111,22 +109,6 @@ internal sealed class CsvWorker(WorkerContext context) : IBatchWorker
     {
         _audit.Quarantined(batch, entry.LineNumber, kind, row);
         return new LineOutcome(LineOutcomeKind.Quarantined, default, kind);
-    }
-
-    /// <summary>Resolves a region cell, reusing the last result for a repeated cell (regions repeat row after row).</summary>
-    private RegionMatch ResolveRegion(ReadOnlySpan<byte> bytes, out string text)
-    {
-        if (_lastRegionText is not null && bytes.SequenceEqual(_lastRegionBytes))
-        {
-            text = _lastRegionText;
-            return _lastRegion;
-        }
-
-        text = Encoding.UTF8.GetString(bytes);
-        _lastRegion = RecordDecision.ResolveRegion(_policy, text)!.Value;
-        _lastRegionText = text;
-        _lastRegionBytes = bytes.ToArray();
-        return _lastRegion;
     }
 
     /// <summary>
