@@ -136,8 +136,7 @@ public static class CompiledSnapshotBuilder
         }
 
         var seed = fixedSeed ?? NewSeed();
-        var regionSets = new List<string[]> { Array.Empty<string>() };
-        var regionSetIndex = new Dictionary<string[], int>(RegionSetComparer.Instance) { [[]] = 0 };
+        var regionSets = new RegionSetTable();
 
         var entries = new Entry[snapshot.Users.Count];
         var highs = new ulong[entries.Length];
@@ -171,30 +170,17 @@ public static class CompiledSnapshotBuilder
         for (var i = 0; i < unique.Count; i++)
         {
             var consent = unique[i].Consent;
-            var key = consent.HomeRegions;
-            if (!regionSetIndex.TryGetValue(key, out var set))
-            {
-                set = regionSets.Count;
-                if (set >= CompiledSnapshotFormat.MaxRegionSets)
-                {
-                    throw new RegionSetOverflowException($"more than {CompiledSnapshotFormat.MaxRegionSets} distinct home-region sets; cannot compile");
-                }
-
-                regionSets.Add(consent.HomeRegions);
-                regionSetIndex.Add(key, set);
-            }
-
-            payloads[i] = CompiledSnapshotFormat.Payload(consent.States, purposes.Count, consent.Gpc, consent.Minor, set);
+            payloads[i] = CompiledSnapshotFormat.Payload(consent.States, purposes.Count, consent.Gpc, consent.Minor, regionSets.IndexOf(consent.HomeRegions));
         }
 
-        var metaBytes = Meta(purposes, regionSets, bucketSource?.ToSection());
+        var metaBytes = Meta(purposes, regionSets.Sets, bucketSource?.ToSection());
         var entriesOffset = EntriesOffset(metaBytes.Length);
         var padding = new byte[entriesOffset - CompiledSnapshotFormat.HeaderSize - metaBytes.Length];
         var fileLength = entriesOffset + ((long)unique.Count * CompiledSnapshotFormat.EntrySize);
         var header = Header(unique.Count, snapshot.Info.Rows, snapshot.Info.Conflicts, collisions, snapshot.Info.AsOf, seed, snapshot.Info.Sha256,
             metaBytes.Length, purposes.Count);
 
-        return new Image(header, metaBytes, padding, unique, payloads, collisions, fileLength, regionSets.Count);
+        return new Image(header, metaBytes, padding, unique, payloads, collisions, fileLength, regionSets.Sets.Count);
     }
 
     /// <summary>A random per-file hash key.</summary>
@@ -340,6 +326,34 @@ public static class CompiledSnapshotBuilder
     private readonly record struct Entry(ulong High, uint Low, UserConsent Consent) : IComparable<Entry>
     {
         public int CompareTo(Entry other) => High != other.High ? High.CompareTo(other.High) : Low.CompareTo(other.Low);
+    }
+
+    /// <summary>The distinct home-region sets of a snapshot, numbered in the order users first use them (set 0: none).</summary>
+    internal sealed class RegionSetTable
+    {
+        private readonly Dictionary<string[], int> _index = new(RegionSetComparer.Instance) { [[]] = 0 };
+
+        internal List<string[]> Sets { get; } = [[]];
+
+        /// <summary>The number of <paramref name="regions"/>' set, adding it when new.</summary>
+        /// <exception cref="RegionSetOverflowException">More sets than the format's 16-bit set index holds.</exception>
+        internal int IndexOf(string[] regions)
+        {
+            if (_index.TryGetValue(regions, out var set))
+            {
+                return set;
+            }
+
+            set = Sets.Count;
+            if (set >= CompiledSnapshotFormat.MaxRegionSets)
+            {
+                throw new RegionSetOverflowException($"more than {CompiledSnapshotFormat.MaxRegionSets} distinct home-region sets; cannot compile");
+            }
+
+            Sets.Add(regions);
+            _index.Add(regions, set);
+            return set;
+        }
     }
 
     /// <summary>Region lists equal element by element (ordinal): users with the same home regions share one set.</summary>

@@ -157,10 +157,10 @@ internal static class ConsentCsvLoader
     /// <summary>The relevant values of one row.</summary>
     internal readonly record struct RowValues(PurposeStates States, bool Gpc, bool Minor, string? Region);
 
-    private readonly record struct ParsedRow(RowValues Values, DateTimeOffset? UpdatedAt);
+    internal readonly record struct ParsedRow(RowValues Values, DateTimeOffset? UpdatedAt);
 
     /// <summary>Where each known column sits in the header.</summary>
-    private sealed class Columns
+    internal sealed class Columns
     {
         private Columns(int count) => Count = count;
 

@@ -37,7 +37,7 @@ internal sealed partial class ExternalSnapshotBuilder
     private readonly Func<Stream, Stream>? _wrap;
     private readonly CancellationToken _cancellationToken;
     private readonly Dictionary<string, uint> _regionIds = new(StringComparer.Ordinal);
-    private readonly List<string?> _regions = [null];
+    private readonly List<string?> _regions;
     private readonly List<string> _runFiles = [];
     private readonly MergeBase? _mergeBase;
     private readonly bool _keepMergeState;
@@ -53,6 +53,7 @@ internal sealed partial class ExternalSnapshotBuilder
         _seed = mergeBase?.Seed ?? options.Seed ?? CompiledSnapshotBuilder.NewSeed();
         _wrap = options.StreamWrapper;
         _cancellationToken = cancellationToken;
+        _regions = [null];
         var budget = options.CheckedBudget();
         // The runtime, the reader's strings and the garbage collector's young generation took ~240 MiB beside the
         // buffers in the 10M-user build: measured, not guessed (docs/consent-at-scale.md).
@@ -228,7 +229,7 @@ internal sealed partial class ExternalSnapshotBuilder
         return _wrap?.Invoke(stream) ?? stream;
     }
 
-    private static void Sort(Span<RowEntry> entries) => entries.Sort(default(RowEntryComparer));
+    internal static void Sort(Span<RowEntry> entries) => entries.Sort(default(RowEntryComparer));
 
     private CompiledSnapshotSummary Merge(ReadOnlyMemory<RowEntry>[] tail, RowEntry[]? spare, long rows, DateTimeOffset? asOf, DateTimeOffset? newest, string sha256,
         string? origin, string path)
@@ -269,96 +270,28 @@ internal sealed partial class ExternalSnapshotBuilder
     /// <summary>Merges each user's rows, then writes the entries to a temporary file and the snapshot around them.</summary>
     private CompiledSnapshotSummary WriteSnapshot(MergedRows merged, long rows, DateTimeOffset? asOf, string sha256, string? origin, string path)
     {
-        var purposeCount = _purposes.Count;
-        var regionSets = new List<string[]> { Array.Empty<string>() };
-        var regionSetIndex = new Dictionary<string[], int>(CompiledSnapshotBuilder.RegionSetComparer.Instance) { [[]] = 0 };
-        long users = 0;
-        long conflicts = 0;
-        long collisions = 0;
+        var regionSets = new CompiledSnapshotBuilder.RegionSetTable();
         var entriesPath = Path.Combine(_directory, "entries.bin");
         var chunk = new byte[4096 * CompiledSnapshotFormat.EntrySize];
         var inChunk = 0;
-
+        UserCounts counts;
         using (var entries = Open(entriesPath, FileMode.CreateNew, FileAccess.Write, 1, FileOptions.None))
         {
-            var pending = false;
-            ulong pendingHigh = 0;
-            uint pendingLow = 0;
-            UserConsent pendingConsent = default;
-            var haveRow = merged.MoveNext();
-            long groups = 0;
-            while (haveRow)
+            counts = MergeUsers(merged, regionSets, (high, low, payload) =>
             {
-                var first = merged.Current;
-                var accumulator = new ConsentCsvLoader.UserAccumulator();
-                do
-                {
-                    accumulator.Add(Values(merged.Current), merged.Current.UpdatedTicks == RowEntry.Undated
-                        ? null
-                        : new DateTimeOffset(merged.Current.UpdatedTicks, TimeSpan.Zero));
-                    haveRow = merged.MoveNext();
-                }
-                while (haveRow && merged.Current.High == first.High && merged.Current.Low == first.Low);
-
-                var consent = accumulator.Resolve(purposeCount, out var conflicted);
-                conflicts += conflicted ? 1 : 0;
-                var low = (uint)(first.Low >> 32);
-                if (pending && pendingHigh == first.High && pendingLow == low)
-                {
-                    collisions++;
-                    pendingConsent = CompiledSnapshotBuilder.MergeStrictest(pendingConsent, consent, purposeCount);
-                }
-                else
-                {
-                    if (pending)
-                    {
-                        Emit(pendingHigh, pendingLow, pendingConsent);
-                    }
-
-                    (pending, pendingHigh, pendingLow, pendingConsent) = (true, first.High, low, consent);
-                }
-
-                if ((++groups & (CancellationCheckRows - 1)) == 0)
-                {
-                    _cancellationToken.ThrowIfCancellationRequested();
-                }
-            }
-
-            if (pending)
-            {
-                Emit(pendingHigh, pendingLow, pendingConsent);
-            }
-
-            entries.Write(chunk, 0, inChunk * CompiledSnapshotFormat.EntrySize);
-
-            void Emit(ulong high, uint low, UserConsent consent)
-            {
-                if (!regionSetIndex.TryGetValue(consent.HomeRegions, out var set))
-                {
-                    set = regionSets.Count;
-                    if (set >= CompiledSnapshotFormat.MaxRegionSets)
-                    {
-                        throw new CompiledSnapshotBuilder.RegionSetOverflowException($"more than {CompiledSnapshotFormat.MaxRegionSets} distinct home-region sets; cannot compile");
-                    }
-
-                    regionSets.Add(consent.HomeRegions);
-                    regionSetIndex.Add(consent.HomeRegions, set);
-                }
-
-                var payload = CompiledSnapshotFormat.Payload(consent.States, purposeCount, consent.Gpc, consent.Minor, set);
                 CompiledSnapshotFormat.WriteEntry(chunk.AsSpan(inChunk * CompiledSnapshotFormat.EntrySize), high, low, payload);
-                users++;
                 if (++inChunk == 4096)
                 {
                     entries.Write(chunk);
                     inChunk = 0;
                 }
-            }
+            });
+            entries.Write(chunk, 0, inChunk * CompiledSnapshotFormat.EntrySize);
         }
 
         _cancellationToken.ThrowIfCancellationRequested();
-        var meta = CompiledSnapshotBuilder.Meta(_purposes, regionSets, origin is null ? null : CompiledSnapshotFormat.OriginSection(origin));
-        var header = CompiledSnapshotBuilder.Header(users, rows, conflicts, collisions, asOf, _seed, sha256, meta.Length, purposeCount);
+        var meta = CompiledSnapshotBuilder.Meta(_purposes, regionSets.Sets, origin is null ? null : CompiledSnapshotFormat.OriginSection(origin));
+        var header = CompiledSnapshotBuilder.Header(counts.Users, rows, counts.Conflicts, counts.Collisions, asOf, _seed, sha256, meta.Length, _purposes.Count);
         var padding = new byte[CompiledSnapshotBuilder.EntriesOffset(meta.Length) - CompiledSnapshotFormat.HeaderSize - meta.Length];
         long length;
         using (var file = AtomicFile.Create(path))
@@ -391,8 +324,79 @@ internal sealed partial class ExternalSnapshotBuilder
             file.Commit();
         }
 
-        return new CompiledSnapshotSummary(path, users, rows, conflicts, collisions, length, regionSets.Count);
+        return new CompiledSnapshotSummary(path, counts.Users, rows, counts.Conflicts, counts.Collisions, length, regionSets.Sets.Count);
     }
+
+    /// <summary>
+    /// Merges each user's rows by the CSV loader's rules, then users whose 96-bit keys collide most restrictively, and
+    /// hands each entry (high, low, payload) to <paramref name="emit"/> in the file's order.
+    /// </summary>
+    private UserCounts MergeUsers(MergedRows merged, CompiledSnapshotBuilder.RegionSetTable regionSets, Action<ulong, uint, uint> emit)
+    {
+        var purposeCount = _purposes.Count;
+        long users = 0;
+        long conflicts = 0;
+        long collisions = 0;
+        var pending = false;
+        ulong pendingHigh = 0;
+        uint pendingLow = 0;
+        UserConsent pendingConsent = default;
+        var haveRow = merged.MoveNext();
+        long groups = 0;
+        while (haveRow)
+        {
+            var first = merged.Current;
+            var accumulator = new ConsentCsvLoader.UserAccumulator();
+            do
+            {
+                accumulator.Add(Values(merged.Current), merged.Current.UpdatedTicks == RowEntry.Undated
+                    ? null
+                    : new DateTimeOffset(merged.Current.UpdatedTicks, TimeSpan.Zero));
+                haveRow = merged.MoveNext();
+            }
+            while (haveRow && merged.Current.High == first.High && merged.Current.Low == first.Low);
+
+            groups++;
+            var consent = accumulator.Resolve(purposeCount, out var conflicted);
+            conflicts += conflicted ? 1 : 0;
+            var low = (uint)(first.Low >> 32);
+            if (pending && pendingHigh == first.High && pendingLow == low)
+            {
+                collisions++;
+                pendingConsent = CompiledSnapshotBuilder.MergeStrictest(pendingConsent, consent, purposeCount);
+            }
+            else
+            {
+                if (pending)
+                {
+                    Emit(pendingHigh, pendingLow, pendingConsent);
+                }
+
+                (pending, pendingHigh, pendingLow, pendingConsent) = (true, first.High, low, consent);
+            }
+
+            if ((groups & (CancellationCheckRows - 1)) == 0)
+            {
+                _cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+
+        if (pending)
+        {
+            Emit(pendingHigh, pendingLow, pendingConsent);
+        }
+
+        return new UserCounts(users, groups, conflicts, collisions);
+
+        void Emit(ulong high, uint low, UserConsent consent)
+        {
+            emit(high, low, CompiledSnapshotFormat.Payload(consent.States, purposeCount, consent.Gpc, consent.Minor, regionSets.IndexOf(consent.HomeRegions)));
+            users++;
+        }
+    }
+
+    /// <summary>What merging found: entries written, distinct ids (by 128-bit hash), users with conflicting rows, 96-bit collisions.</summary>
+    private readonly record struct UserCounts(long Users, long Ids, long Conflicts, long Collisions);
 
     private ConsentCsvLoader.RowValues Values(in RowEntry entry)
     {

@@ -16,8 +16,15 @@ public static class SnapshotFiles
     /// <exception cref="DataFileException">Unreadable or invalid, or a compiled file that does not hold every purpose.</exception>
     public static IConsentSnapshot Open(string path, IReadOnlyList<string> purposes) => Open(path, purposes, CompileThroughDiskBytes);
 
+    /// <summary>
+    /// As <see cref="Open(string, IReadOnlyList{string})"/>, for a snapshot only searched by id (a filter run): a smaller
+    /// consent CSV is compiled in memory with its rows read on every core (<see cref="ConsentCsvParallelCompiler"/>)
+    /// instead of being loaded row by row.
+    /// </summary>
+    internal static IConsentSnapshot OpenForLookups(string path, IReadOnlyList<string> purposes) => Open(path, purposes, CompileThroughDiskBytes, forLookups: true);
+
     /// <summary>As <see cref="Open(string, IReadOnlyList{string})"/>, compiling a CSV of at least <paramref name="compileThroughDiskBytes"/> through a temporary file.</summary>
-    internal static IConsentSnapshot Open(string path, IReadOnlyList<string> purposes, long compileThroughDiskBytes)
+    internal static IConsentSnapshot Open(string path, IReadOnlyList<string> purposes, long compileThroughDiskBytes, bool forLookups = false)
     {
         ArgumentNullException.ThrowIfNull(purposes);
         bool compiled;
@@ -39,7 +46,9 @@ public static class SnapshotFiles
 
         if (!compiled)
         {
-            return (IConsentSnapshot?)LargeCsv(path, purposes, compileThroughDiskBytes) ?? ConsentSnapshot.LoadCsv(path, purposes);
+            return (IConsentSnapshot?)LargeCsv(path, purposes, compileThroughDiskBytes)
+                ?? (forLookups ? (IConsentSnapshot?)ConsentCsvParallelCompiler.TryCompile(path, purposes, compileThroughDiskBytes - 1) : null)
+                ?? ConsentSnapshot.LoadCsv(path, purposes);
         }
 
         var snapshot = CompiledSnapshot.Open(path);

@@ -68,7 +68,7 @@ public sealed class RecordFilter : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ConsentFilterOptionsValidator.ThrowIfInvalid(options);
-        var snapshot = SnapshotFiles.Open(consentPath, [options.Purpose]);
+        var snapshot = SnapshotFiles.OpenForLookups(consentPath, [options.Purpose]);
         if (snapshot is ConsentSnapshot { Users.Count: <= MaxUsersCompiledInMemory } loaded
             && CompiledSnapshotBuilder.CompileInMemory(loaded) is { } compiled)
         {

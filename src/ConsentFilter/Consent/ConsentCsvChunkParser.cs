@@ -1,0 +1,280 @@
+using System.IO.Hashing;
+using System.Text;
+using ConsentFilter.Internal;
+using ConsentFilter.Jurisdictions;
+using RowEntry = ConsentFilter.Consent.ExternalSnapshotBuilder.RowEntry;
+
+namespace ConsentFilter.Consent;
+
+/// <summary>
+/// Reads data rows of a consent CSV straight from their UTF-8 bytes into hashed row entries, one chunk of whole lines
+/// per call, so the chunks of one file can be read on every core.
+/// </summary>
+/// <remarks>
+/// Only the plain shape is read here: no quote character anywhere (the caller checks the whole file), every row with the
+/// header's number of fields, every cell valid. At the first row it cannot take as it is, <see cref="TryParse"/> returns
+/// false and the caller reads the file with the sequential reader (<see cref="CsvRows"/>), which decides what the row
+/// means and names its line in the error. Every cell is judged by the sequential reader's own functions
+/// (<see cref="ConsentValues"/>, <see cref="IsoTimestamp"/>, <see cref="RegionCode"/>) on the same text, so both readers
+/// agree on every row this one accepts (a property test compares them on random files).
+/// Not thread-safe: one parser per chunk in flight (the caches are the parser's).
+/// </remarks>
+internal sealed class ConsentCsvChunkParser
+{
+    /// <summary>More header columns than this are left to the sequential reader (the fields' positions live on the stack).</summary>
+    internal const int MaxColumns = 64;
+
+    /// <summary>Longest cell decoded on the stack; longer ones (only odd files have them) are decoded into a string.</summary>
+    private const int MaxStackCellChars = 256;
+
+    private readonly ConsentCsvLoader.Columns _columns;
+    private readonly int _purposeCount;
+    private readonly ulong _seed;
+    private readonly ushort _stateMask;
+    private readonly CellCache<ConsentState>[] _states;
+    private readonly CellCache<bool> _gpc = new();
+    private readonly CellCache<bool> _minor = new();
+    private readonly Dictionary<byte[], uint>.AlternateLookup<ReadOnlySpan<byte>> _regionIds;
+
+    internal ConsentCsvChunkParser(ConsentCsvLoader.Columns columns, int purposeCount, ulong seed)
+    {
+        _columns = columns;
+        _purposeCount = purposeCount;
+        _seed = seed;
+        _stateMask = (ushort)((1 << (2 * purposeCount)) - 1);
+        _states = new CellCache<ConsentState>[purposeCount];
+        for (var p = 0; p < purposeCount; p++)
+        {
+            _states[p] = new CellCache<ConsentState>();
+        }
+
+        _regionIds = new Dictionary<byte[], uint>(ByteArrayComparer.Instance).GetAlternateLookup<ReadOnlySpan<byte>>();
+    }
+
+    /// <summary>The normalized region of each id this parser handed out (id 0: no region).</summary>
+    internal List<string?> Regions { get; } = [null];
+
+    /// <summary>Data rows read (blank lines are not rows).</summary>
+    internal int Rows { get; private set; }
+
+    /// <summary>The newest <c>updated_at</c> read, the first of equal instants (as the sequential reader keeps it).</summary>
+    internal DateTimeOffset? Newest { get; private set; }
+
+    /// <summary>
+    /// Reads the whole lines of <paramref name="text"/> into <paramref name="entries"/> from <see cref="Rows"/> on,
+    /// numbering them from <paramref name="firstSequence"/>; false at the first row the sequential reader must judge.
+    /// </summary>
+    /// <param name="text">Whole lines (the last may lack its line feed); no quote character, valid UTF-8, every CR before an LF.</param>
+    /// <param name="entries">Room for one entry a line of <paramref name="text"/>.</param>
+    /// <param name="firstSequence">The input position of the chunk's first row (rows of one user merge in input order).</param>
+    internal bool TryParse(ReadOnlySpan<byte> text, Span<RowEntry> entries, long firstSequence)
+    {
+        var count = _columns.Count;
+        if (count > MaxColumns)
+        {
+            return false;
+        }
+
+        Span<int> starts = stackalloc int[count + 1];
+        while (!text.IsEmpty)
+        {
+            var end = text.IndexOf((byte)'\n');
+            var line = end < 0 ? text : text[..end];
+            text = end < 0 ? [] : text[(end + 1)..];
+            if (!line.IsEmpty && line[^1] == (byte)'\r')
+            {
+                line = line[..^1];
+            }
+
+            if (line.IsEmpty)
+            {
+                // A blank line holds no row (CsvRows skips it too).
+                continue;
+            }
+
+            // Field i is line[starts[i]..(starts[i + 1] - 1)]: starts[count] is one past the line's end.
+            starts[0] = 0;
+            var fields = 1;
+            for (var comma = line.IndexOf((byte)','); comma >= 0; comma = line[starts[fields - 1]..].IndexOf((byte)','))
+            {
+                if (fields == count)
+                {
+                    return false;
+                }
+
+                starts[fields] = starts[fields - 1] + comma + 1;
+                fields++;
+            }
+
+            if (fields != count)
+            {
+                return false;
+            }
+
+            starts[count] = line.Length + 1;
+            if (!TryParseRow(line, starts, out entries[Rows]))
+            {
+                return false;
+            }
+
+            entries[Rows].Sequence = firstSequence + Rows;
+            Rows++;
+        }
+
+        return true;
+    }
+
+    private bool TryParseRow(ReadOnlySpan<byte> line, ReadOnlySpan<int> starts, out RowEntry entry)
+    {
+        entry = default;
+        var id = Cell(line, starts, _columns.UserId);
+        if (id.IsEmpty)
+        {
+            return false;
+        }
+
+        var states = PurposeStates.AllUnset;
+        for (var p = 0; p < _purposeCount; p++)
+        {
+            if (!_states[p].TryGet(Cell(line, starts, _columns.Purposes[p]), ConsentValues.TryParseState, out var state))
+            {
+                return false;
+            }
+
+            states = states.With(p, state);
+        }
+
+        var gpc = false;
+        var minor = false;
+        if ((_columns.Gpc >= 0 && !_gpc.TryGet(Cell(line, starts, _columns.Gpc), ConsentValues.TryParseBoolean, out gpc))
+            || (_columns.Minor >= 0 && !_minor.TryGet(Cell(line, starts, _columns.Minor), ConsentValues.TryParseBoolean, out minor)))
+        {
+            return false;
+        }
+
+        var updatedTicks = RowEntry.Undated;
+        if (_columns.UpdatedAt >= 0)
+        {
+            if (!TryParseTimestamp(Cell(line, starts, _columns.UpdatedAt), out var updatedAt))
+            {
+                return false;
+            }
+
+            if (updatedAt is { } ts)
+            {
+                updatedTicks = ts.UtcTicks;
+                if (Newest is null || ts > Newest)
+                {
+                    Newest = ts;
+                }
+            }
+        }
+
+        var hash = XxHash128.HashToUInt128(id, (long)_seed);
+        entry.High = (ulong)(hash >> 64);
+        entry.Low = (ulong)hash;
+        entry.UpdatedTicks = updatedTicks;
+        entry.Region = _columns.Region >= 0 ? RegionId(Cell(line, starts, _columns.Region)) : 0;
+        entry.States = (ushort)(states.Bits & _stateMask);
+        entry.Flags = (byte)((gpc ? RowEntry.FlagGpc : 0) | (minor ? RowEntry.FlagMinor : 0));
+        return true;
+    }
+
+    private static ReadOnlySpan<byte> Cell(ReadOnlySpan<byte> line, ReadOnlySpan<int> starts, int column) =>
+        line[starts[column]..(starts[column + 1] - 1)];
+
+    /// <summary>An <c>updated_at</c> cell as the sequential reader reads it: blank (Unicode white space) is undated.</summary>
+    private static bool TryParseTimestamp(ReadOnlySpan<byte> cell, out DateTimeOffset? value)
+    {
+        value = null;
+        if (cell.IsEmpty)
+        {
+            return true;
+        }
+
+        Span<char> buffer = stackalloc char[MaxStackCellChars];
+        ReadOnlySpan<char> text = cell.Length <= MaxStackCellChars ? buffer[..Encoding.UTF8.GetChars(cell, buffer)] : Encoding.UTF8.GetString(cell);
+        if (text.IsWhiteSpace())
+        {
+            return true;
+        }
+
+        if (!IsoTimestamp.TryParse(text, out var ts))
+        {
+            return false;
+        }
+
+        value = ts;
+        return true;
+    }
+
+    /// <summary>The id of a region cell's normalized region (0 when blank), the same string for the same cell bytes.</summary>
+    private uint RegionId(ReadOnlySpan<byte> cell)
+    {
+        if (cell.IsEmpty)
+        {
+            return 0;
+        }
+
+        if (_regionIds.TryGetValue(cell, out var id))
+        {
+            return id;
+        }
+
+        var normalized = RegionCode.Normalize(Encoding.UTF8.GetString(cell));
+        if (normalized.Length == 0)
+        {
+            id = 0;
+        }
+        else
+        {
+            id = (uint)Regions.IndexOf(normalized);
+            if ((int)id < 0)
+            {
+                id = (uint)Regions.Count;
+                Regions.Add(normalized);
+            }
+        }
+
+        _regionIds[cell] = id;
+        return id;
+    }
+
+    /// <summary>The parsed values of a column's few distinct cells (consent columns repeat a handful of spellings).</summary>
+    private sealed class CellCache<T>
+    {
+        private const int Capacity = 16;
+        private readonly byte[][] _keys = new byte[Capacity][];
+        private readonly T[] _values = new T[Capacity];
+        private int _count;
+
+        internal delegate bool Parse(ReadOnlySpan<char> text, out T value);
+
+        internal bool TryGet(ReadOnlySpan<byte> cell, Parse parse, out T value)
+        {
+            for (var i = 0; i < _count; i++)
+            {
+                if (cell.SequenceEqual(_keys[i]))
+                {
+                    value = _values[i];
+                    return true;
+                }
+            }
+
+            Span<char> buffer = stackalloc char[MaxStackCellChars];
+            ReadOnlySpan<char> text = cell.Length <= MaxStackCellChars ? buffer[..Encoding.UTF8.GetChars(cell, buffer)] : Encoding.UTF8.GetString(cell);
+            if (!parse(text, out value))
+            {
+                return false;
+            }
+
+            if (_count < Capacity && cell.Length <= 64)
+            {
+                _keys[_count] = cell.ToArray();
+                _values[_count++] = value;
+            }
+
+            return true;
+        }
+    }
+}
