@@ -27,6 +27,20 @@ internal static class Probe
             return 0;
         }
 
+        if (args.FirstOrDefault() == "startup" && args.Length > 1)
+        {
+            // probe startup CSV [rounds]: the filter's start-up compile of a consent CSV, repeated (for a profiler).
+            var rounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5;
+            for (var round = 0; round < rounds; round++)
+            {
+                var watch = Stopwatch.StartNew();
+                using var opened = SnapshotFiles.OpenForLookups(args[1], ["ai_training"]) as IDisposable;
+                Console.WriteLine($"start-up compile {watch.Elapsed.TotalMilliseconds:F0} ms ({opened?.GetType().Name})");
+            }
+
+            return 0;
+        }
+
         if (args.FirstOrDefault() == "parquet")
         {
             return ParquetProbe.Run(args[1..]);

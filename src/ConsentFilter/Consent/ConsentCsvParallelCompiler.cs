@@ -119,17 +119,18 @@ internal static class ConsentCsvParallelCompiler
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-            if (!stream.CanSeek || stream.Length > maxBytes)
+            if (!stream.CanSeek || stream.Length > Math.Min(maxBytes, Array.MaxLength))
             {
                 return null;
             }
 
-            var bytes = new byte[stream.Length];
+            // Uninitialized: the read writes every byte, and zeroing a large array first costs as much as reading it.
+            var bytes = GC.AllocateUninitializedArray<byte>((int)stream.Length);
             var read = stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false);
             Span<byte> probe = stackalloc byte[1];
             // A file that changed size while read is left to the sequential reader, which reads it as one stream.
             if (read != bytes.Length || stream.Read(probe) != 0
-                || IO.Compression.Detect(bytes) != IO.CompressionFormat.None)
+                || IO.Compression.Detect(bytes) != IO.CompressionFormat.None || IO.Compression.FromName(path) != IO.CompressionFormat.None)
             {
                 return null;
             }

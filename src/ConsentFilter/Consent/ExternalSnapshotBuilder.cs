@@ -38,6 +38,7 @@ internal sealed partial class ExternalSnapshotBuilder
     private readonly CancellationToken _cancellationToken;
     private readonly Dictionary<string, uint> _regionIds = new(StringComparer.Ordinal);
     private readonly List<string?> _regions;
+    private string[]?[] _singleRegions = new string[]?[16];
     private readonly List<string> _runFiles = [];
     private readonly MergeBase? _mergeBase;
     private readonly bool _keepMergeState;
@@ -346,19 +347,29 @@ internal sealed partial class ExternalSnapshotBuilder
         while (haveRow)
         {
             var first = merged.Current;
-            var accumulator = new ConsentCsvLoader.UserAccumulator();
-            do
+            haveRow = merged.MoveNext();
+            UserConsent consent;
+            if (!haveRow || merged.Current.High != first.High || merged.Current.Low != first.Low)
             {
-                accumulator.Add(Values(merged.Current), merged.Current.UpdatedTicks == RowEntry.Undated
-                    ? null
-                    : new DateTimeOffset(merged.Current.UpdatedTicks, TimeSpan.Zero));
-                haveRow = merged.MoveNext();
+                // One row, as most users have: its values are the user's, as the accumulator would resolve them.
+                consent = SingleRow(first);
             }
-            while (haveRow && merged.Current.High == first.High && merged.Current.Low == first.Low);
+            else
+            {
+                var accumulator = new ConsentCsvLoader.UserAccumulator();
+                Add(accumulator, first);
+                do
+                {
+                    Add(accumulator, merged.Current);
+                    haveRow = merged.MoveNext();
+                }
+                while (haveRow && merged.Current.High == first.High && merged.Current.Low == first.Low);
+
+                consent = accumulator.Resolve(purposeCount, out var conflicted);
+                conflicts += conflicted ? 1 : 0;
+            }
 
             groups++;
-            var consent = accumulator.Resolve(purposeCount, out var conflicted);
-            conflicts += conflicted ? 1 : 0;
             var low = (uint)(first.Low >> 32);
             if (pending && pendingHigh == first.High && pendingLow == low)
             {
@@ -397,6 +408,23 @@ internal sealed partial class ExternalSnapshotBuilder
 
     /// <summary>What merging found: entries written, distinct ids (by 128-bit hash), users with conflicting rows, 96-bit collisions.</summary>
     private readonly record struct UserCounts(long Users, long Ids, long Conflicts, long Collisions);
+
+    private void Add(ConsentCsvLoader.UserAccumulator accumulator, in RowEntry entry) =>
+        accumulator.Add(Values(entry), entry.UpdatedTicks == RowEntry.Undated ? null : new DateTimeOffset(entry.UpdatedTicks, TimeSpan.Zero));
+
+    /// <summary>The consent of a user with one row (no accumulator, and one home-region array per region shared by all such users).</summary>
+    private UserConsent SingleRow(in RowEntry entry)
+    {
+        var values = Values(entry);
+        var region = (int)entry.Region;
+        if (region >= _singleRegions.Length)
+        {
+            Array.Resize(ref _singleRegions, Math.Max(region + 1, _singleRegions.Length * 2));
+        }
+
+        var homeRegions = _singleRegions[region] ??= values.Region is null ? [] : [values.Region];
+        return new UserConsent(values.States, values.Gpc, values.Minor, homeRegions);
+    }
 
     private ConsentCsvLoader.RowValues Values(in RowEntry entry)
     {

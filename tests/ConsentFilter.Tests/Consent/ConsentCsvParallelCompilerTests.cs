@@ -88,6 +88,8 @@ public sealed class ConsentCsvParallelCompilerTests : IDisposable
         Assert.Null(ConsentCsvParallelCompiler.TryCompile(invalid, ["ai_training"], long.MaxValue));
         var gzip = _temp.Write("c.csv", [0x1F, 0x8B, 0x08, 0x00, 0x00]);
         Assert.Null(ConsentCsvParallelCompiler.TryCompile(gzip, ["ai_training"], long.MaxValue));
+        var namedCompressed = _temp.Write("consent.csv.zst", "user_id,ai_training\nu1,granted\n");
+        Assert.Null(ConsentCsvParallelCompiler.TryCompile(namedCompressed, ["ai_training"], long.MaxValue));
         var plain = _temp.Write("ok.csv", "user_id,ai_training\nu1,granted\n");
         Assert.Null(ConsentCsvParallelCompiler.TryCompile(plain, ["ai_training"], maxBytes: 10));
         using var read = ConsentCsvParallelCompiler.TryCompile(plain, ["ai_training"], long.MaxValue);
