@@ -70,6 +70,18 @@ public static class CompiledSnapshotBuilder
 
         using (file)
         {
+            // A plain file is read on every core; anything else (and every invalid file) by the sequential reader.
+            options ??= new SnapshotBuildOptions();
+            if (ExternalSnapshotBuilder.TryBuildFromPlainCsv(file, csvPath, purposes, path, options, cancellationToken) is { } built)
+            {
+                return built;
+            }
+
+            if (file.CanSeek)
+            {
+                file.Position = 0;
+            }
+
             return BuildFromCsv(file, csvPath, path, purposes, options, cancellationToken);
         }
     }

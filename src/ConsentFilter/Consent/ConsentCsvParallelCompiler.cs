@@ -27,7 +27,7 @@ internal static class ConsentCsvParallelCompiler
     /// <summary>Chunks per core: uneven chunks (long rows, blank lines) still keep every core busy.</summary>
     private const int ChunksPerCore = 4;
 
-    private static readonly byte[] s_bom = [0xEF, 0xBB, 0xBF];
+    internal static readonly byte[] Bom = [0xEF, 0xBB, 0xBF];
 
     /// <summary>The snapshot compiled from the consent CSV at <paramref name="path"/>, or null when the sequential reader must read it.</summary>
     /// <param name="path">The consent CSV.</param>
@@ -42,10 +42,10 @@ internal static class ConsentCsvParallelCompiler
         }
 
         ReadOnlySpan<byte> text = file;
-        if (text.StartsWith(s_bom))
+        if (text.StartsWith(Bom))
         {
             // The sequential reader drops the byte order mark as it decodes; the SHA-256 still covers it.
-            text = text[s_bom.Length..];
+            text = text[Bom.Length..];
         }
 
         if (text.Contains((byte)'"') || !Utf8.IsValid(text) || HasLoneCarriageReturn(text) || Header(ref text, path, purposes) is not { } columns)
@@ -144,7 +144,7 @@ internal static class ConsentCsvParallelCompiler
     }
 
     /// <summary>Whether a CR stands anywhere but before an LF (the sequential reader ends a row there; this path does not).</summary>
-    private static bool HasLoneCarriageReturn(ReadOnlySpan<byte> text)
+    internal static bool HasLoneCarriageReturn(ReadOnlySpan<byte> text)
     {
         for (var at = text.IndexOf((byte)'\r'); at >= 0; at = text.IndexOf((byte)'\r'))
         {
@@ -160,7 +160,7 @@ internal static class ConsentCsvParallelCompiler
     }
 
     /// <summary>The header's columns (the first non-blank line), advancing <paramref name="text"/> past it; null when the sequential reader must judge it.</summary>
-    private static ConsentCsvLoader.Columns? Header(ref ReadOnlySpan<byte> text, string path, IReadOnlyList<string> purposes)
+    internal static ConsentCsvLoader.Columns? Header(ref ReadOnlySpan<byte> text, string path, IReadOnlyList<string> purposes)
     {
         var lineNumber = 0;
         while (!text.IsEmpty)

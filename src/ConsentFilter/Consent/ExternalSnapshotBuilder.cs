@@ -39,6 +39,13 @@ internal sealed partial class ExternalSnapshotBuilder
     private readonly Dictionary<string, uint> _regionIds = new(StringComparer.Ordinal);
     private readonly List<string?> _regions;
     private string[]?[] _singleRegions = new string[]?[16];
+
+    // The rows being gathered into runs (Append, Finish): the buffer filling, the one spilling, input positions.
+    private RowEntry[] _buffer = [];
+    private RowEntry[]? _spare;
+    private Task? _spilling;
+    private int _count;
+    private long _sequence;
     private readonly List<string> _runFiles = [];
     private readonly MergeBase? _mergeBase;
     private readonly bool _keepMergeState;
@@ -60,6 +67,7 @@ internal sealed partial class ExternalSnapshotBuilder
         // buffers in the 10M-user build: measured, not guessed (docs/consent-at-scale.md).
         var reserve = Math.Min(budget / 2, ReserveBytes);
         _runRows = options.RunRows ?? (int)Math.Clamp((budget - reserve) / 2 / EntryBytes, 1024, Array.MaxLength);
+        _buffer = new RowEntry[Math.Min(FirstBufferRows, _runRows)];
     }
 
     /// <summary>Builds <paramref name="path"/> from <paramref name="rows"/> (header row first) and publishes it atomically.</summary>
@@ -77,6 +85,14 @@ internal sealed partial class ExternalSnapshotBuilder
         SnapshotBuildOptions options, bool nameUserInErrors, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(rows);
+        return BuildWith(displayName, purposes, path, options, cancellationToken,
+            (builder, full) => builder.Run(rows, sha256, origin, full, options.AsOf, nameUserInErrors))!;
+    }
+
+    /// <summary>Runs <paramref name="run"/> on a new builder with its temporary directory, removed afterwards whatever happens.</summary>
+    private static CompiledSnapshotSummary? BuildWith(string displayName, IReadOnlyList<string> purposes, string path, SnapshotBuildOptions options,
+        CancellationToken cancellationToken, Func<ExternalSnapshotBuilder, string, CompiledSnapshotSummary?> run)
+    {
         ArgumentNullException.ThrowIfNull(purposes);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -93,7 +109,7 @@ internal sealed partial class ExternalSnapshotBuilder
         try
         {
             var builder = new ExternalSnapshotBuilder(displayName, purposes, directory, options, mergeBase, cancellationToken);
-            return builder.Run(rows, sha256, origin, full, options.AsOf, nameUserInErrors);
+            return run(builder, full);
         }
         finally
         {
@@ -104,11 +120,6 @@ internal sealed partial class ExternalSnapshotBuilder
     private CompiledSnapshotSummary Run(IEnumerable<CsvRows.Row> rows, Func<string> sha256, string? origin, string path, DateTimeOffset? asOf, bool nameUserInErrors)
     {
         var parsed = new ConsentCsvLoader.ParsedRows(_displayName, _purposes, nameUserInErrors);
-        var buffer = new RowEntry[Math.Min(FirstBufferRows, _runRows)];
-        RowEntry[]? spare = null;
-        Task? spilling = null;
-        var count = 0;
-        long sequence = 0;
         var encoding = new UTF8Encoding(false, true);
         var idBytes = new byte[256];
         var stateMask = (ushort)((1 << (2 * _purposes.Count)) - 1);
@@ -116,26 +127,6 @@ internal sealed partial class ExternalSnapshotBuilder
         {
             foreach (var row in parsed.Read(rows))
             {
-                if (count == buffer.Length)
-                {
-                    if (buffer.Length < _runRows && spilling is null && _runFiles.Count == 0)
-                    {
-                        // Until the first spill the buffer grows, so a small source allocates little.
-                        Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, _runRows));
-                    }
-                    else
-                    {
-                        spilling?.GetAwaiter().GetResult();
-                        var full = buffer;
-                        var file = Path.Combine(_directory, $"run-{_runFiles.Count:D6}.bin");
-                        _runFiles.Add(file);
-                        spilling = Task.Run(() => SortAndSpill(full, file), _cancellationToken);
-                        buffer = spare ?? new RowEntry[_runRows];
-                        spare = full;
-                        count = 0;
-                    }
-                }
-
                 var byteCount = encoding.GetByteCount(row.UserId);
                 if (byteCount > idBytes.Length)
                 {
@@ -145,44 +136,80 @@ internal sealed partial class ExternalSnapshotBuilder
                 encoding.GetBytes(row.UserId, idBytes);
                 var hash = XxHash128.HashToUInt128(idBytes.AsSpan(0, byteCount), (long)_seed);
                 var values = row.Values;
-                buffer[count++] = new RowEntry
+                Append(new RowEntry
                 {
                     High = (ulong)(hash >> 64),
                     Low = (ulong)hash,
-                    Sequence = sequence++,
                     UpdatedTicks = row.UpdatedAt?.UtcTicks ?? RowEntry.Undated,
                     Region = RegionId(values.Region),
                     States = (ushort)(values.States.Bits & stateMask),
                     Flags = (byte)((values.Gpc ? RowEntry.FlagGpc : 0) | (values.Minor ? RowEntry.FlagMinor : 0)),
-                };
-
-                if ((sequence & (CancellationCheckRows - 1)) == 0)
-                {
-                    _cancellationToken.ThrowIfCancellationRequested();
-                }
+                });
             }
 
-            // The last buffer is merged from memory, sorted in one segment per core (each a run of the merge) while the
-            // previous run finishes spilling.
-            var segments = Segments(count);
-            var tail = buffer;
-            Parallel.For(0, segments.Length, new ParallelOptions { CancellationToken = _cancellationToken },
-                s => Sort(tail.AsSpan(segments[s].Start, segments[s].Length)));
-            spilling?.GetAwaiter().GetResult();
-            spilling = null;
-            _cancellationToken.ThrowIfCancellationRequested();
-            return Merge([.. segments.Select(s => buffer.AsMemory(s.Start, s.Length))], spare, parsed.Rows, asOf, parsed.Newest, sha256(), origin, path);
+            return Finish(parsed.Rows, parsed.Newest, sha256(), origin, path, asOf);
         }
         finally
         {
-            // On failure, let a spill in flight finish before its directory is removed; its error is secondary.
-            try
+            WaitForSpill();
+        }
+    }
+
+    /// <summary>Adds one row, numbered in input order; a full buffer is sorted and spilled while the next one fills.</summary>
+    private void Append(RowEntry entry)
+    {
+        if (_count == _buffer.Length)
+        {
+            if (_buffer.Length < _runRows && _spilling is null && _runFiles.Count == 0)
             {
-                spilling?.Wait(CancellationToken.None);
+                // Until the first spill the buffer grows, so a small source allocates little.
+                Array.Resize(ref _buffer, (int)Math.Min((long)_buffer.Length * 2, _runRows));
             }
-            catch (Exception)
+            else
             {
+                _spilling?.GetAwaiter().GetResult();
+                var full = _buffer;
+                var file = Path.Combine(_directory, $"run-{_runFiles.Count:D6}.bin");
+                _runFiles.Add(file);
+                _spilling = Task.Run(() => SortAndSpill(full, file), _cancellationToken);
+                _buffer = _spare ?? new RowEntry[_runRows];
+                _spare = full;
+                _count = 0;
             }
+        }
+
+        entry.Sequence = _sequence++;
+        _buffer[_count++] = entry;
+        if ((_sequence & (CancellationCheckRows - 1)) == 0)
+        {
+            _cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>Merges the spilled runs and the last buffer into <paramref name="path"/>.</summary>
+    private CompiledSnapshotSummary Finish(long rows, DateTimeOffset? newest, string sha256, string? origin, string path, DateTimeOffset? asOf)
+    {
+        // The last buffer is merged from memory, sorted in one segment per core (each a run of the merge) while the
+        // previous run finishes spilling.
+        var segments = Segments(_count);
+        var tail = _buffer;
+        Parallel.For(0, segments.Length, new ParallelOptions { CancellationToken = _cancellationToken },
+            s => Sort(tail.AsSpan(segments[s].Start, segments[s].Length)));
+        _spilling?.GetAwaiter().GetResult();
+        _spilling = null;
+        _cancellationToken.ThrowIfCancellationRequested();
+        return Merge([.. segments.Select(s => tail.AsMemory(s.Start, s.Length))], _spare, rows, asOf, newest, sha256, origin, path);
+    }
+
+    /// <summary>On failure, lets a spill in flight finish before its directory is removed; its error is secondary.</summary>
+    private void WaitForSpill()
+    {
+        try
+        {
+            _spilling?.Wait(CancellationToken.None);
+        }
+        catch (Exception)
+        {
         }
     }
 

@@ -48,6 +48,9 @@ public sealed class SnapshotBuildOptions
     /// <summary>The hash key, instead of a random one (tests compare files byte for byte).</summary>
     internal ulong? Seed { get; set; }
 
+    /// <summary>Bytes of CSV a core reads at a time in the parallel build (tests cut small files into many blocks); null for the default.</summary>
+    internal int? PlainBlockBytes { get; set; }
+
     /// <summary>
     /// Wraps every stream the build reads or writes (spilled runs, merged entries, the snapshot itself): the tests' fault
     /// injection fails the N-th call to prove that no failure publishes anything or leaves temporary files.
