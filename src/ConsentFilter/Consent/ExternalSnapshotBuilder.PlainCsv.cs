@@ -114,6 +114,22 @@ internal sealed partial class ExternalSnapshotBuilder
                 parsed[b] = parsers[b].TryParse(text, entries[b], 0);
             });
 
+            if (rows == 0 && parsed.AsSpan(0, count).IndexOf(false) < 0)
+            {
+                // The first blocks tell the file's bytes a row: size the first run buffer for the whole file at once.
+                var sample = 0L;
+                var sampleRows = 0L;
+                for (var b = 0; b < count; b++)
+                {
+                    (sample, sampleRows) = (sample + lengths[b] - offsets[b], sampleRows + parsers[b].Rows);
+                }
+
+                if (sampleRows > 0)
+                {
+                    Reserve((long)(csv.Length * (double)sampleRows / sample * 1.05) + 1024);
+                }
+            }
+
             for (var b = 0; b < count; b++)
             {
                 if (!parsed[b])

@@ -186,6 +186,19 @@ internal sealed partial class ExternalSnapshotBuilder
         }
     }
 
+    /// <summary>
+    /// Grows the first buffer once to hold <paramref name="expectedRows"/> (at most a run): a source whose size is known
+    /// skips the doublings, each a copy of everything gathered so far into newly touched memory.
+    /// </summary>
+    private void Reserve(long expectedRows)
+    {
+        var rows = (int)Math.Min(expectedRows, _runRows);
+        if (_runFiles.Count == 0 && _spilling is null && _buffer.Length < rows)
+        {
+            Array.Resize(ref _buffer, rows);
+        }
+    }
+
     /// <summary>Merges the spilled runs and the last buffer into <paramref name="path"/>.</summary>
     private CompiledSnapshotSummary Finish(long rows, DateTimeOffset? newest, string sha256, string? origin, string path, DateTimeOffset? asOf)
     {
@@ -257,7 +270,8 @@ internal sealed partial class ExternalSnapshotBuilder
         return _wrap?.Invoke(stream) ?? stream;
     }
 
-    internal static void Sort(Span<RowEntry> entries) => entries.Sort(default(RowEntryComparer));
+    /// <summary>Sorts into merge order through <see cref="RowEntry.CompareTo"/>: the runtime's sort of an <see cref="IComparable{T}"/> struct calls it directly, where a comparer is called through an interface (twice the cost, measured).</summary>
+    internal static void Sort(Span<RowEntry> entries) => entries.Sort();
 
     private CompiledSnapshotSummary Merge(ReadOnlyMemory<RowEntry>[] tail, RowEntry[]? spare, long rows, DateTimeOffset? asOf, DateTimeOffset? newest, string sha256,
         string? origin, string path)
@@ -474,7 +488,7 @@ internal sealed partial class ExternalSnapshotBuilder
 
     /// <summary>One row as spilled: the id's 128-bit keyed hash, its input position and its values (40 bytes).</summary>
     [StructLayout(LayoutKind.Sequential)]
-    internal struct RowEntry
+    internal struct RowEntry : IComparable<RowEntry>
     {
         internal const long Undated = long.MinValue;
         internal const byte FlagGpc = 1;
@@ -487,15 +501,18 @@ internal sealed partial class ExternalSnapshotBuilder
         public uint Region;
         public ushort States;
         public byte Flags;
+
+        /// <summary>The merge order: hash, then input position (a user's rows in the order they were read).</summary>
+        public readonly int CompareTo(RowEntry other) =>
+            High != other.High ? High.CompareTo(other.High)
+            : Low != other.Low ? Low.CompareTo(other.Low)
+            : Sequence.CompareTo(other.Sequence);
     }
 
     /// <summary>The merge order: hash, then input position (a user's rows in the order they were read).</summary>
     private readonly struct RowEntryComparer : IComparer<RowEntry>
     {
-        public int Compare(RowEntry x, RowEntry y) =>
-            x.High != y.High ? x.High.CompareTo(y.High)
-            : x.Low != y.Low ? x.Low.CompareTo(y.Low)
-            : x.Sequence.CompareTo(y.Sequence);
+        public int Compare(RowEntry x, RowEntry y) => x.CompareTo(y);
     }
 
     /// <summary>A sorted run being merged.</summary>
