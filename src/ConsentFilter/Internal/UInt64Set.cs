@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace ConsentFilter.Internal;
 
 /// <summary>A set of 64-bit hashes: open addressing with linear probing, 8 bytes per slot at load ≤ 1/2.</summary>
@@ -10,11 +12,13 @@ internal sealed class UInt64Set
 {
     private ulong[] _slots = new ulong[1024];
     private int _mask = 1023;
+    private bool _taken;
 
     internal int Count { get; private set; }
 
     internal void Add(ulong value)
     {
+        ThrowIfTaken();
         if (value == 0)
         {
             value = 1;
@@ -48,6 +52,7 @@ internal sealed class UInt64Set
     /// <summary>Empties the set and gives back its memory.</summary>
     internal void Clear()
     {
+        ThrowIfTaken();
         _slots = new ulong[1024];
         _mask = 1023;
         Count = 0;
@@ -63,6 +68,7 @@ internal sealed class UInt64Set
 
     internal bool Contains(ulong value)
     {
+        ThrowIfTaken();
         if (value == 0)
         {
             value = 1;
@@ -89,6 +95,7 @@ internal sealed class UInt64Set
     /// <summary>The values, sorted.</summary>
     internal ulong[] ToSortedArray()
     {
+        ThrowIfTaken();
         var values = new ulong[Count];
         var n = 0;
         foreach (var slot in _slots)
@@ -102,6 +109,36 @@ internal sealed class UInt64Set
         return RadixSort(values);
     }
 
+    /// <summary>The values sorted ascending, each stored big-endian, in the set's own memory, which the set gives up.</summary>
+    /// <remarks>
+    /// For the manifest, at the end of a run: the slot array holds at least twice <see cref="Count"/> slots (load ≤ 1/2),
+    /// so the values are moved to its front and radix-sorted with its back half as scratch, then byte-swapped in place
+    /// — no new array, so none of the page faults a fresh multi-megabyte array costs. Afterwards every use of the set
+    /// throws: an emptied set must never pass for an empty summary (that would tell a purge no user is affected).
+    /// </remarks>
+    internal PackedHashes TakeSortedBigEndian()
+    {
+        ThrowIfTaken();
+        _taken = true;
+        var slots = _slots;
+        var n = 0;
+        for (var i = 0; i < slots.Length; i++)
+        {
+            if (slots[i] != 0)
+            {
+                slots[n++] = slots[i];
+            }
+        }
+
+        RadixSort(slots.AsSpan(0, n), slots.AsSpan(n, n));
+        if (BitConverter.IsLittleEndian)
+        {
+            BinaryPrimitives.ReverseEndianness(slots.AsSpan(0, n), slots.AsSpan(0, n));
+        }
+
+        return new PackedHashes(slots, n);
+    }
+
     /// <summary>Sorts ascending: least-significant-digit radix sort, 8 passes of one byte.</summary>
     /// <remarks>
     /// The manifest sorts its summary after the pipeline, on the run's critical path; the native build's
@@ -110,14 +147,21 @@ internal sealed class UInt64Set
     /// </remarks>
     internal static ulong[] RadixSort(ulong[] values)
     {
+        RadixSort(values, values.Length < 256 ? [] : new ulong[values.Length]);
+        return values;
+    }
+
+    /// <summary>Sorts <paramref name="values"/> ascending in place, using <paramref name="scratch"/> (as long, unless under 256 values).</summary>
+    private static void RadixSort(Span<ulong> values, Span<ulong> scratch)
+    {
         if (values.Length < 256)
         {
-            Array.Sort(values);
-            return values;
+            values.Sort();
+            return;
         }
 
         var source = values;
-        var target = new ulong[values.Length];
+        var target = scratch[..values.Length];
         Span<int> counts = stackalloc int[256];
         for (var shift = 0; shift < 64; shift += 8)
         {
@@ -140,11 +184,20 @@ internal sealed class UInt64Set
                 target[counts[(int)(value >> shift) & 0xFF]++] = value;
             }
 
-            (source, target) = (target, source);
+            var swap = source;
+            source = target;
+            target = swap;
         }
 
-        // An even number of passes: the sorted values are back in the caller's array.
-        return source;
+        // An even number of passes: the sorted values are back in the caller's span.
+    }
+
+    private void ThrowIfTaken()
+    {
+        if (_taken)
+        {
+            throw new InvalidOperationException("internal error: a summary set was used after its values were taken");
+        }
     }
 
     private void Grow()

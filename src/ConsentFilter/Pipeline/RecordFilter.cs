@@ -219,6 +219,8 @@ public sealed class RecordFilter : IDisposable
             var summaryKey = SummaryKey(out var keyIsSecret);
             var report = await RunCoreAsync(inputs, new FilterOutputs(kept.Stream, rejections?.Stream, quarantine?.Stream),
                 manifest ? new UserSummaryHasher(summaryKey) : null, cancellationToken).ConfigureAwait(false);
+            // The summary needs nothing from the commit: it is sorted while the outputs below are written and synced.
+            var summary = manifest ? SortedSummary.Start(report.Summary ?? new OutputSummary()) : null;
             if (reportFile is not null)
             {
                 report.WriteJson(reportFile.Stream);
@@ -243,8 +245,7 @@ public sealed class RecordFilter : IDisposable
                     inputDigestHex[i] = inputDigests[i] is { } digest ? await digest.CompleteAsync(cancellationToken).ConfigureAwait(false) : "";
                 }
 
-                var bytes = RunManifest.Build(report, outputDigestHex, inputDigestHex, summaryKey, report.Summary ?? new OutputSummary(), keyIsSecret);
-                await manifestFile.Stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+                await RunManifest.WriteAsync(manifestFile.Stream, report, outputDigestHex, inputDigestHex, summaryKey, summary!, keyIsSecret, cancellationToken).ConfigureAwait(false);
                 await manifestFile.PrepareAsync(cancellationToken).ConfigureAwait(false);
             }
 

@@ -1,8 +1,6 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 
 namespace ConsentFilter.Pipeline;
 
@@ -26,90 +24,125 @@ internal static class RunManifest
     /// </summary>
     internal const Internal.DigestAlgorithm Digest = Internal.DigestAlgorithm.Blake3;
 
+    /// <summary>Bytes of packed hashes encoded a segment at a time: a multiple of 3 (whole base64 groups) and of 8 (whole hashes).</summary>
+    internal const int HashSegmentBytes = 3 * 8 * 4096;
+
     /// <summary>The manifest path for an output.</summary>
     internal static string PathFor(string output) => output + ".manifest.json";
 
-    internal static byte[] Build(FilterReport report, string outputDigest, IReadOnlyList<string> inputDigests, ulong summaryKey, OutputSummary summary, bool keyIsSecret)
+    /// <summary>Writes the manifest to <paramref name="destination"/>: indented JSON and a final line feed.</summary>
+    /// <remarks>
+    /// Written straight to the stream: the packed summary hashes (megabytes for a large output) go out as base64 in
+    /// segments of <see cref="HashSegmentBytes"/>, with no base64 string, JSON tree or whole-manifest buffer in between.
+    /// The bytes are those of the JSON tree this replaced (pinned by a test against that serialization).
+    /// </remarks>
+    internal static async Task WriteAsync(
+        Stream destination, FilterReport report, string outputDigest, IReadOnlyList<string> inputDigests, ulong summaryKey, SortedSummary summary, bool keyIsSecret, CancellationToken cancellationToken)
     {
         var digest = Internal.DigestAlgorithms.Name(Digest);
-        var inputs = new JsonArray();
-        for (var i = 0; i < report.Inputs.Count; i++)
+        var json = new Utf8JsonWriter(destination, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        await using (json.ConfigureAwait(false))
         {
-            var input = report.Inputs[i];
-            // As a JsonNode: the generic Add<T> would need runtime code generation (not available to a native build).
-            inputs.Add((JsonNode)new JsonObject
+            json.WriteStartObject();
+            json.WriteString("schema", Schema);
+            json.WriteString("digest", digest);
+            json.WriteStartObject("output");
+            json.WriteString(digest, outputDigest);
+            json.WriteNumber("records", report.Totals.Kept);
+            json.WriteEndObject();
+            json.WriteStartArray("inputs");
+            for (var i = 0; i < report.Inputs.Count; i++)
             {
-                ["path"] = input.Path,
-                [digest] = inputDigests[i],
-                ["records"] = input.Counts.Records,
-                ["kept"] = input.Counts.Kept,
-                ["dropped"] = input.Counts.DroppedTotal,
-                ["quarantined"] = input.Counts.QuarantinedTotal,
-            });
+                var input = report.Inputs[i];
+                json.WriteStartObject();
+                json.WriteString("path", input.Path);
+                json.WriteString(digest, inputDigests[i]);
+                json.WriteNumber("records", input.Counts.Records);
+                json.WriteNumber("kept", input.Counts.Kept);
+                json.WriteNumber("dropped", input.Counts.DroppedTotal);
+                json.WriteNumber("quarantined", input.Counts.QuarantinedTotal);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteString("purpose", report.Purpose);
+            json.WriteStartObject("snapshot");
+            json.WriteString("sha256", report.Snapshot.Sha256);
+            json.WriteString("as_of", report.Snapshot.AsOf?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFFFZ", CultureInfo.InvariantCulture));
+            json.WriteNumber("users", report.Snapshot.Users);
+            json.WriteEndObject();
+            json.WriteStartObject("jurisdictions");
+            json.WriteString("sha256", report.Jurisdictions.Sha256);
+            json.WriteBoolean("builtin", report.Jurisdictions.IsBuiltIn);
+            json.WriteString("as_of", report.Jurisdictions.AsOf?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            json.WriteEndObject();
+            json.WriteStartObject("options");
+            json.WriteString("user_field", report.Options.UserField);
+            json.WriteString("region_field", report.Options.RegionField);
+            json.WriteStartArray("subject_fields");
+            foreach (var field in report.Options.SubjectFields)
+            {
+                json.WriteStringValue(field);
+            }
+
+            json.WriteEndArray();
+            json.WriteString("unknown_users", report.Options.UnknownUsers == Decisions.UnknownUserPolicy.Drop ? "drop" : "treat-as-unset");
+            json.WriteNumber("max_line_length", report.Options.MaxLineLength);
+            json.WriteNumber("max_subjects", report.Options.MaxSubjects);
+            json.WriteEndObject();
+            json.WriteStartObject("tool");
+            json.WriteString("name", "consentfilter");
+            json.WriteString("version", FilterReport.ToolVersion);
+            json.WriteEndObject();
+            json.WriteStartObject("users");
+            json.WriteString("hash", "xxh3-64(user id bytes, 0xFF, normalized record region as UTF-16LE)");
+            // Without a secret key the seed is stored so the summary can be checked later; with one it is not.
+            json.WriteString("seed", keyIsSecret ? null : summaryKey.ToString(CultureInfo.InvariantCulture));
+            // An overflowed summary is absent: purge then re-filters this output in full.
+            json.WriteBoolean("overflowed", summary.Overflowed);
+            if (summary.Overflowed)
+            {
+                json.WriteNull("regions");
+                json.WriteNull("kept");
+                json.WriteNull("dropped");
+            }
+            else
+            {
+                json.WriteStartArray("regions");
+                foreach (var region in summary.Regions)
+                {
+                    json.WriteStringValue(region);
+                }
+
+                json.WriteEndArray();
+                await WriteHashesAsync(json, "kept", await summary.Kept.ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                await WriteHashesAsync(json, "dropped", await summary.Dropped.ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            }
+
+            json.WriteEndObject();
+            json.WriteEndObject();
+            await json.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var manifest = new JsonObject
-        {
-            ["schema"] = Schema,
-            ["digest"] = digest,
-            ["output"] = new JsonObject { [digest] = outputDigest, ["records"] = report.Totals.Kept },
-            ["inputs"] = inputs,
-            ["purpose"] = report.Purpose,
-            ["snapshot"] = new JsonObject
-            {
-                ["sha256"] = report.Snapshot.Sha256,
-                ["as_of"] = report.Snapshot.AsOf?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.FFFFFFFZ", CultureInfo.InvariantCulture),
-                ["users"] = report.Snapshot.Users,
-            },
-            ["jurisdictions"] = new JsonObject
-            {
-                ["sha256"] = report.Jurisdictions.Sha256,
-                ["builtin"] = report.Jurisdictions.IsBuiltIn,
-                ["as_of"] = report.Jurisdictions.AsOf?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-            },
-            ["options"] = new JsonObject
-            {
-                ["user_field"] = report.Options.UserField,
-                ["region_field"] = report.Options.RegionField,
-                ["subject_fields"] = new JsonArray([.. report.Options.SubjectFields.Select(f => (JsonNode)f)]),
-                ["unknown_users"] = report.Options.UnknownUsers == Decisions.UnknownUserPolicy.Drop ? "drop" : "treat-as-unset",
-                ["max_line_length"] = report.Options.MaxLineLength,
-                ["max_subjects"] = report.Options.MaxSubjects,
-            },
-            ["tool"] = new JsonObject { ["name"] = "consentfilter", ["version"] = FilterReport.ToolVersion },
-            ["users"] = new JsonObject
-            {
-                ["hash"] = "xxh3-64(user id bytes, 0xFF, normalized record region as UTF-16LE)",
-                // Without a secret key the seed is stored so the summary can be checked later; with one it is not.
-                ["seed"] = keyIsSecret ? null : summaryKey.ToString(CultureInfo.InvariantCulture),
-                // An overflowed summary is absent: purge then re-filters this output in full.
-                ["overflowed"] = summary.Overflowed,
-                ["regions"] = summary.Overflowed ? null : new JsonArray([.. summary.Regions.Order(StringComparer.Ordinal).Select(r => (JsonNode)r)]),
-                ["kept"] = summary.Overflowed ? null : Pack(summary.Kept),
-                ["dropped"] = summary.Overflowed ? null : Pack(summary.Dropped),
-            },
-        };
-
-        // Sized for the summary's base64 (4/3 of 8 bytes a hash) so the buffer is not regrown and copied as it fills.
-        using var buffer = new MemoryStream(summary.Overflowed ? 1 << 16 : (1 << 16) + (((summary.Kept.Count + summary.Dropped.Count) * 32 / 3) + 8));
-        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            manifest.WriteTo(json);
-        }
-
-        buffer.WriteByte((byte)'\n');
-        return buffer.ToArray();
+        await destination.WriteAsync("\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
     }
 
-    private static JsonObject Pack(Internal.UInt64Set hashes)
+    private static async Task WriteHashesAsync(Utf8JsonWriter json, string name, Internal.PackedHashes hashes, CancellationToken cancellationToken)
     {
-        var sorted = hashes.ToSortedArray();
-        var packed = new byte[sorted.Length * 8];
-        for (var i = 0; i < sorted.Length; i++)
+        json.WriteStartObject(name);
+        json.WriteNumber("count", hashes.Count);
+        json.WritePropertyName("hashes");
+        var length = hashes.Count * 8;
+        var offset = 0;
+        do
         {
-            BinaryPrimitives.WriteUInt64BigEndian(packed.AsSpan(i * 8), sorted[i]);
+            var n = Math.Min(HashSegmentBytes, length - offset);
+            json.WriteBase64StringSegment(hashes.Bytes.Slice(offset, n), isFinalSegment: offset + n == length);
+            offset += n;
+            await json.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
+        while (offset < length);
 
-        return new JsonObject { ["count"] = sorted.Length, ["hashes"] = Convert.ToBase64String(packed) };
+        json.WriteEndObject();
     }
 }

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using ConsentFilter.Internal;
 using FsCheck;
 using FsCheck.Fluent;
@@ -5,7 +7,7 @@ using FsCheck.Xunit;
 
 namespace ConsentFilter.Tests.Internal;
 
-/// <summary>The summary set's sorted output equals the framework's sort of the distinct values.</summary>
+/// <summary>The summary set's sorted output (as an array, and packed big-endian in its own memory) equals the framework's sort of the distinct values.</summary>
 public sealed class UInt64SetTests
 {
     [Property(MaxTest = 200)]
@@ -29,6 +31,9 @@ public sealed class UInt64SetTests
 
             var sorted = expected.ToArray();
             Array.Sort(sorted);
-            return set.ToSortedArray().SequenceEqual(sorted);
+            var packed = sorted.Select(v => BinaryPrimitives.ReverseEndianness(v)).ToArray();
+            return set.ToSortedArray().SequenceEqual(sorted)
+                && set.TakeSortedBigEndian().Bytes.SequenceEqual(MemoryMarshal.AsBytes(packed.AsSpan()))
+                && Assert.Throws<InvalidOperationException>(() => set.Add(1)) is not null;
         });
 }
