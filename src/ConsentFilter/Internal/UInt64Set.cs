@@ -10,9 +10,17 @@ namespace ConsentFilter.Internal;
 /// </remarks>
 internal sealed class UInt64Set
 {
-    private ulong[] _slots = new ulong[1024];
-    private int _mask = 1023;
+    private ulong[] _slots;
+    private int _mask;
     private bool _taken;
+
+    /// <param name="capacity">Values to make room for at once (rounded up); growing later doubles and rehashes.</param>
+    internal UInt64Set(int capacity = 0)
+    {
+        var slots = (int)Math.Max(1024, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(capacity, 0, 1 << 29) * 2));
+        _slots = new ulong[slots];
+        _mask = slots - 1;
+    }
 
     internal int Count { get; private set; }
 

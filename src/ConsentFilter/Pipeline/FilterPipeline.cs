@@ -51,7 +51,8 @@ internal sealed class FilterPipeline
         UserSummaryHasher? userSummary,
         CancellationToken cancellationToken)
     {
-        Summary = userSummary is null ? null : new OutputSummary();
+        // Room for about one (user, region) pair a snapshot user up front (bounded): growing by doubling rehashes every pair several times.
+        Summary = userSummary is null ? null : new OutputSummary(expectedEntries: (int)Math.Min(_policy.Snapshot.Info.Users, 1 << 20));
         Contents = new InputContent[inputs.Count];
         var perInput = new RunCounts[inputs.Count];
         for (var i = 0; i < perInput.Length; i++)

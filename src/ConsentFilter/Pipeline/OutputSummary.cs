@@ -23,15 +23,19 @@ internal sealed class OutputSummary
 
     private readonly int _maxEntries;
 
-    internal OutputSummary(int maxEntries = MaxEntries)
+    /// <param name="maxEntries">Most hashes before the summary is abandoned.</param>
+    /// <param name="expectedEntries">Room to make in each set at once (a run's summary: about the snapshot's users), so it does not grow by doubling.</param>
+    internal OutputSummary(int maxEntries = MaxEntries, int expectedEntries = 0)
     {
         _maxEntries = maxEntries;
         _lookup = _regions.GetAlternateLookup<ReadOnlySpan<char>>();
+        Kept = new(expectedEntries);
+        Dropped = new(expectedEntries);
     }
 
-    internal Internal.UInt64Set Kept { get; } = new();
+    internal Internal.UInt64Set Kept { get; }
 
-    internal Internal.UInt64Set Dropped { get; } = new();
+    internal Internal.UInt64Set Dropped { get; }
 
     /// <summary>A batch's hashes before deduplication: appending is cheaper than hashing into a set on every worker.</summary>
     internal List<ulong> KeptPending { get; } = [];
