@@ -17,6 +17,13 @@ internal sealed class ArrowFormat : RecordFormatAdapter
 
     internal static ArrowFormat Instance { get; } = new();
 
+    /// <summary>
+    /// The allocator the readers of runs started in this async flow use; null for Apache.Arrow's default. A test seam:
+    /// an allocator that poisons freed memory makes a batch released while later batches still use its memory (a shared
+    /// dictionary) decide wrongly instead of by luck rightly.
+    /// </summary>
+    internal static AsyncLocal<Apache.Arrow.Memory.MemoryAllocator?> ReaderAllocator { get; } = new();
+
     internal override RecordFormat Format => RecordFormat.Arrow;
 
     /// <summary>The IPC file format ends in a footer that indexes its blocks; keep both kinds to files for now.</summary>
@@ -41,7 +48,7 @@ internal sealed class ArrowFormat : RecordFormatAdapter
             }
 
             var body = isFile ? stream : new PrefixedStream(head.AsMemory(0, read), stream);
-            var reader = new ArrowStreamReader(body, leaveOpen: true);
+            var reader = ReaderAllocator.Value is { } allocator ? new ArrowStreamReader(body, allocator, leaveOpen: true) : new ArrowStreamReader(body, leaveOpen: true);
             var schema = new ColumnarSchema(reader.Schema) { IsIpcFile = isFile };
             var columns = DecisionColumns.Resolve(schema.Schema, run.Options, input.Name);
             ColumnarSchema.Check(run, schema, input.Name, "Arrow");
