@@ -11,12 +11,15 @@ namespace ConsentFilter.Consent;
 /// per call, so the chunks of one file can be read on every core.
 /// </summary>
 /// <remarks>
-/// Only the plain shape is read here: no quote character anywhere (the caller checks the whole file), every row with the
-/// header's number of fields, every cell valid. At the first row it cannot take as it is, <see cref="TryParse"/> returns
-/// false and the caller reads the file with the sequential reader (<see cref="CsvRows"/>), which decides what the row
-/// means and names its line in the error. Every cell is judged by the sequential reader's own functions
-/// (<see cref="ConsentValues"/>, <see cref="IsoTimestamp"/>, <see cref="RegionCode"/>) on the same text, so both readers
-/// agree on every row this one accepts (a property test compares them on random files).
+/// Only the common shape is read here: every row on one line with the header's number of fields, quoted fields in the
+/// RFC 4180 form (a quote opens and closes the field, a doubled quote inside stands for one), every cell valid. At the
+/// first row it cannot take as it is — including a quoted field left open at the end of its line, which is how a field
+/// spanning lines shows in whichever chunk holds its first line — <see cref="TryParse"/> returns false and the caller
+/// reads the file with the sequential reader (<see cref="CsvRows"/>), which decides what the row means and names its
+/// line in the error. So a chunk boundary inside a quoted field can never be read as two rows: the chunk with the
+/// field's first line fails. Every cell is judged by the sequential reader's own functions
+/// (<see cref="ConsentValues"/>, <see cref="IsoTimestamp"/>, <see cref="RegionCode"/>) on the same (unquoted) text, so
+/// both readers agree on every row this one accepts (a property test compares them on random files).
 /// Not thread-safe: one parser per chunk in flight (the caches are the parser's).
 /// </remarks>
 internal sealed class ConsentCsvChunkParser
@@ -35,6 +38,7 @@ internal sealed class ConsentCsvChunkParser
     private readonly CellCache<bool> _gpc = new();
     private readonly CellCache<bool> _minor = new();
     private readonly Dictionary<byte[], uint>.AlternateLookup<ReadOnlySpan<byte>> _regionIds;
+    private byte[] _scratch = new byte[256];
 
     internal ConsentCsvChunkParser(ConsentCsvLoader.Columns columns, int purposeCount, ulong seed)
     {
@@ -64,7 +68,7 @@ internal sealed class ConsentCsvChunkParser
     /// Reads the whole lines of <paramref name="text"/> into <paramref name="entries"/> from <see cref="Rows"/> on,
     /// numbering them from <paramref name="firstSequence"/>; false at the first row the sequential reader must judge.
     /// </summary>
-    /// <param name="text">Whole lines (the last may lack its line feed); no quote character, valid UTF-8, every CR before an LF.</param>
+    /// <param name="text">Whole lines (the last may lack its line feed); valid UTF-8, every CR before an LF.</param>
     /// <param name="entries">Room for one entry a line of <paramref name="text"/>.</param>
     /// <param name="firstSequence">The input position of the chunk's first row (rows of one user merge in input order).</param>
     internal bool TryParse(ReadOnlySpan<byte> text, Span<RowEntry> entries, long firstSequence)
@@ -93,25 +97,21 @@ internal sealed class ConsentCsvChunkParser
             }
 
             // Field i is line[starts[i]..(starts[i + 1] - 1)]: starts[count] is one past the line's end.
-            starts[0] = 0;
-            var fields = 1;
-            for (var comma = line.IndexOf((byte)','); comma >= 0; comma = line[starts[fields - 1]..].IndexOf((byte)','))
+            if (line.Contains((byte)'"'))
             {
-                if (fields == count)
+                var length = Unquote(line, starts);
+                if (length < 0)
                 {
                     return false;
                 }
 
-                starts[fields] = starts[fields - 1] + comma + 1;
-                fields++;
+                line = _scratch.AsSpan(0, length);
             }
-
-            if (fields != count)
+            else if (!TrySplit(line, starts))
             {
                 return false;
             }
 
-            starts[count] = line.Length + 1;
             if (!TryParseRow(line, starts, out entries[Rows]))
             {
                 return false;
@@ -122,6 +122,116 @@ internal sealed class ConsentCsvChunkParser
         }
 
         return true;
+    }
+
+    /// <summary>Finds the fields of a line without quotes: exactly the header's number, split at each comma.</summary>
+    private bool TrySplit(ReadOnlySpan<byte> line, Span<int> starts)
+    {
+        var count = _columns.Count;
+        starts[0] = 0;
+        var fields = 1;
+        for (var comma = line.IndexOf((byte)','); comma >= 0; comma = line[starts[fields - 1]..].IndexOf((byte)','))
+        {
+            if (fields == count)
+            {
+                return false;
+            }
+
+            starts[fields] = starts[fields - 1] + comma + 1;
+            fields++;
+        }
+
+        starts[count] = line.Length + 1;
+        return fields == count;
+    }
+
+    /// <summary>
+    /// Unquotes a line with quotes into the parser's scratch buffer, each field followed by a comma, as the sequential
+    /// reader reads it: a quoted field (RFC 4180) starts and ends with a quote, a doubled quote inside stands for one.
+    /// False for anything else — a quote inside an unquoted field, text after a closing quote, a quote left open at the
+    /// end of the line (a field spanning lines: that file is the sequential reader's), or not the header's field count.
+    /// </summary>
+    /// <returns>The unquoted line's length in the scratch buffer, or -1 when the sequential reader must read the line.</returns>
+    private int Unquote(ReadOnlySpan<byte> line, Span<int> starts)
+    {
+        var count = _columns.Count;
+        if (_scratch.Length < line.Length + count)
+        {
+            _scratch = new byte[Math.Max(line.Length + count, _scratch.Length * 2)];
+        }
+
+        var output = _scratch.AsSpan();
+        var written = 0;
+        var at = 0;
+        var fields = 0;
+        while (true)
+        {
+            if (fields == count)
+            {
+                return -1;
+            }
+
+            starts[fields++] = written;
+            var rest = line[at..];
+            if (!rest.IsEmpty && rest[0] == (byte)'"')
+            {
+                at++;
+                while (true)
+                {
+                    var quote = line[at..].IndexOf((byte)'"');
+                    if (quote < 0)
+                    {
+                        return -1;
+                    }
+
+                    line.Slice(at, quote).CopyTo(output[written..]);
+                    written += quote;
+                    at += quote + 1;
+                    if (at < line.Length && line[at] == (byte)'"')
+                    {
+                        output[written++] = (byte)'"';
+                        at++;
+                        continue;
+                    }
+
+                    break;
+                }
+
+                output[written++] = (byte)',';
+                if (at == line.Length)
+                {
+                    break;
+                }
+
+                if (line[at] != (byte)',')
+                {
+                    return -1;
+                }
+
+                at++;
+                continue;
+            }
+
+            var comma = rest.IndexOf((byte)',');
+            var field = comma < 0 ? rest : rest[..comma];
+            if (field.Contains((byte)'"'))
+            {
+                return -1;
+            }
+
+            field.CopyTo(output[written..]);
+            written += field.Length;
+            output[written++] = (byte)',';
+            if (comma < 0)
+            {
+                break;
+            }
+
+            at += comma + 1;
+        }
+
+        starts[count] = written;
+        return fields == count ? written : -1;
     }
 
     private bool TryParseRow(ReadOnlySpan<byte> line, ReadOnlySpan<int> starts, out RowEntry entry)

@@ -14,7 +14,7 @@ namespace ConsentFilter.Consent;
 /// <see cref="ConsentCsvChunkParser"/> on its own core into hashed row entries, each chunk sorted, and the sorted chunks
 /// merged by the bounded-memory build's merge (<see cref="ExternalSnapshotBuilder.CompileSortedRuns"/>): the same
 /// users, merge rules, conflicts and as-of time as loading the CSV and compiling it. A file this path does not read
-/// (quoted cells, a lone CR, invalid UTF-8, compression, any row or header the sequential reader must judge, which
+/// (a quoted field spanning lines or a quoted header, a lone CR, invalid UTF-8, compression, any row or header the sequential reader must judge, which
 /// includes every invalid one) gives null, and the caller loads it with the sequential reader, which reports its
 /// errors with their lines. Ids are grouped by their 128-bit keyed hash: two different ids with the same 128 bits
 /// (probability about n²/2¹²⁹) would merge as one user, as in the bounded-memory build.
@@ -48,7 +48,7 @@ internal static class ConsentCsvParallelCompiler
             text = text[Bom.Length..];
         }
 
-        if (text.Contains((byte)'"') || !Utf8.IsValid(text) || HasLoneCarriageReturn(text) || Header(ref text, path, purposes) is not { } columns)
+        if (!Utf8.IsValid(text) || HasLoneCarriageReturn(text) || Header(ref text, path, purposes) is not { } columns)
         {
             return null;
         }
@@ -177,6 +177,12 @@ internal static class ConsentCsvParallelCompiler
             if (line.IsEmpty)
             {
                 continue;
+            }
+
+            if (line.Contains((byte)'"'))
+            {
+                // A quoted header is the sequential reader's (it is one line in a million).
+                return null;
             }
 
             var fields = Encoding.UTF8.GetString(line).Split(',');

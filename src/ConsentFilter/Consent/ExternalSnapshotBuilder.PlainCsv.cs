@@ -12,7 +12,7 @@ internal sealed partial class ExternalSnapshotBuilder
     /// <summary>
     /// Builds <paramref name="path"/> from the consent CSV <paramref name="csv"/> with its rows read on every core
     /// (<see cref="ConsentCsvChunkParser"/>, one block of whole lines per core at a time, appended in file order), or
-    /// returns null — nothing published — when the file is not plain (a quote, a lone CR, invalid UTF-8, compression, a
+    /// returns null — nothing published — when the file is not plain (a quoted field spanning lines, a lone CR, invalid UTF-8, compression, a
     /// line longer than a block, any row or header the sequential reader must judge, which includes every invalid one):
     /// the caller then rewinds and builds from the sequential reader, which reports errors with their lines.
     /// </summary>
@@ -169,9 +169,9 @@ internal sealed partial class ExternalSnapshotBuilder
         return Finish(rows, newest, Convert.ToHexStringLower(sha256.GetHashAndReset()), null, path, asOf);
     }
 
-    /// <summary>What only the sequential reader reads: a quote, invalid UTF-8 or a CR that does not end a line.</summary>
+    /// <summary>What only the sequential reader reads: invalid UTF-8 or a CR that does not end a line (quoted fields spanning lines are found by the parser).</summary>
     private static bool IsPlain(ReadOnlySpan<byte> text) =>
-        !text.Contains((byte)'"') && Utf8.IsValid(text) && !ConsentCsvParallelCompiler.HasLoneCarriageReturn(text);
+        Utf8.IsValid(text) && !ConsentCsvParallelCompiler.HasLoneCarriageReturn(text);
 
     /// <summary>Reads a stream into blocks that end after a line feed (or at the end), hashing every byte once.</summary>
     private sealed class BlockReader(Stream stream, IncrementalHash hash, int blockBytes)

@@ -69,7 +69,9 @@ public sealed class ConsentCsvParallelCompilerTests : IDisposable
     }
 
     [Theory]
-    [InlineData("user_id,ai_training\n\"u1\",granted\n")]
+    [InlineData("user_id,ai_training\n\"u\n1\",granted\n")]
+    [InlineData("user_id,ai_training\nu1,\"granted\"x\n")]
+    [InlineData("\"user_id\",ai_training\nu1,granted\n")]
     [InlineData("user_id,ai_training\ru1,granted\r")]
     [InlineData("user_id,ai_training\nu1,maybe\n")]
     [InlineData("user_id,ai_training\nu1,granted,extra\n")]
@@ -127,7 +129,7 @@ public sealed class ConsentCsvParallelCompilerTests : IDisposable
     internal static class Arbitraries
     {
         private static readonly string[] s_plainIds = ["u1", "u2", "u3", "ü4", "u5", " u6", "日本10", "😀11", "u 12"];
-        private static readonly string[] s_quotedIds = ["\"u,6\"", "\"u\n7\"", "\"u\"\"8\""];
+        private static readonly string[] s_quotedIds = ["\"u,6\"", "\"u\n7\"", "\"u\"\"8\"", "\"u1\"", "\",\"\"\""];
         private static readonly string[] s_plainRegions = ["", "DE", " us ", "US-CA", "cn", "de", "  "];
         private static readonly string[] s_plainConsent = ["granted", "denied", "", "unset", "YES", " no", "Opt_Out", "0"];
         private static readonly string[] s_plainBooleans = ["", "true", "false", "1", " yes ", "NO"];
@@ -138,10 +140,10 @@ public sealed class ConsentCsvParallelCompilerTests : IDisposable
         private static readonly string[] s_invalid =
         [
             "u1,DE,maybe,granted,,,", "u1,DE,granted", ",DE,granted,granted,,,", "u2,DE,granted,granted,perhaps,,", "u3,DE,granted,granted,,,yesterday",
-            "u4,DE,granted,granted,,,,extra",
+            "u4,DE,granted,granted,,,,extra", "u7,\"DE\"x,granted,granted,,,", "u8,D\"E,granted,granted,,,", "\"u9,DE,granted,granted,,,",
         ];
 
-        internal static IEnumerable<string> AllIds => [.. s_plainIds, "u,6", "u\n7", "u\"8", "u4", "u6"];
+        internal static IEnumerable<string> AllIds => [.. s_plainIds, "u,6", "u\n7", "u\"8", ",\"", "u4", "u6"];
 
         public static Arbitrary<ConsentFile> Files() =>
             Gen.Choose(0, int.MaxValue).SelectMany(seed => Gen.Choose(0, 60).SelectMany(rows => Gen.Choose(1, 300).Select(chunk => (seed, rows, chunk))))
@@ -171,6 +173,10 @@ public sealed class ConsentCsvParallelCompilerTests : IDisposable
             var invalidUtf8 = !invalid && random.Next(10) == 0;
             var badRows = invalid ? new HashSet<int> { random.Next(rows + 1), random.Next(rows + 1) } : [];
             var hasBadRow = false;
+            var multiline = false;
+            // Some files quote some cells (RFC 4180), as exports that quote strings do.
+            var quoting = random.Next(3) == 0;
+            string Quote(string value) => quoting && random.Next(3) == 0 ? $"\"{value}\"" : value;
             for (var i = 0; i < rows; i++)
             {
                 if (random.Next(12) == 0)
@@ -185,14 +191,15 @@ public sealed class ConsentCsvParallelCompilerTests : IDisposable
                     continue;
                 }
 
-                var id = plain || random.Next(3) != 0 ? Pick(s_plainIds) : Pick(s_quotedIds);
+                var id = plain || random.Next(3) != 0 ? Quote(Pick(s_plainIds)) : Pick(s_quotedIds);
+                multiline |= id.Contains('\n', StringComparison.Ordinal);
                 text.Append(id).Append(',')
-                    .Append(Pick(s_plainRegions)).Append(',')
-                    .Append(Pick(s_plainConsent)).Append(',')
-                    .Append(Pick(s_plainConsent)).Append(',')
-                    .Append(Pick(s_plainBooleans)).Append(',')
-                    .Append(Pick(s_plainBooleans)).Append(',')
-                    .Append(Pick(s_plainTimestamps));
+                    .Append(Quote(Pick(s_plainRegions))).Append(',')
+                    .Append(Quote(Pick(s_plainConsent))).Append(',')
+                    .Append(Quote(Pick(s_plainConsent))).Append(',')
+                    .Append(Quote(Pick(s_plainBooleans))).Append(',')
+                    .Append(Quote(Pick(s_plainBooleans))).Append(',')
+                    .Append(Quote(Pick(s_plainTimestamps)));
                 if (i < rows - 1 || random.Next(3) != 0)
                 {
                     text.Append(Newline());
@@ -211,8 +218,8 @@ public sealed class ConsentCsvParallelCompilerTests : IDisposable
                 bytes.Insert(random.Next(bytes.Count), 0xFF);
             }
 
-            var content = Encoding.UTF8.GetString([.. bytes]);
-            var expectRead = plain && header && !hasBadRow && !invalidUtf8 && !content.Contains('"', StringComparison.Ordinal);
+            // Read by the parallel path: everything but invalid rows or bytes, a lone CR and quoted cells spanning lines.
+            var expectRead = header && !hasBadRow && !invalidUtf8 && !loneCr && !multiline;
             return new ConsentFile([.. bytes], chunkBytes, expectRead);
         }
 
