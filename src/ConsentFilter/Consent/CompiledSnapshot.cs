@@ -251,6 +251,9 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
         }
     }
 
+    /// <summary>Describes the snapshot by <paramref name="source"/> (a copy it was compiled from stands for the source the user named).</summary>
+    internal void Relabel(SnapshotInfo source) => Info = source;
+
     /// <summary>
     /// Maps a snapshot just compiled into a temporary file from <paramref name="source"/>: the file is deleted at once where the
     /// platform allows it while mapped (Linux), else when the snapshot is disposed; <see cref="Info"/> names the source.

@@ -27,6 +27,11 @@ public static class SnapshotFiles
     internal static IConsentSnapshot Open(string path, IReadOnlyList<string> purposes, long compileThroughDiskBytes, bool forLookups = false)
     {
         ArgumentNullException.ThrowIfNull(purposes);
+        if (SpoolIfStream(path) is { } spooled)
+        {
+            return OpenSpooled(path, spooled, purposes, compileThroughDiskBytes, forLookups);
+        }
+
         bool compiled;
         bool parquet;
         try
@@ -62,6 +67,92 @@ public static class SnapshotFiles
         }
 
         return snapshot;
+    }
+
+    /// <summary>
+    /// A consent source that cannot be read twice (a pipe, a FIFO, <c>/dev/stdin</c>, <c>&lt;(psql … COPY … TO STDOUT)</c>)
+    /// copied once to a private temporary file, which every form's reader can probe, map or read on every core; null
+    /// for a file that can (a regular file, and what cannot be opened: the regular path reports that).
+    /// </summary>
+    private static string? SpoolIfStream(string path)
+    {
+        FileStream source;
+        try
+        {
+            source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        using (source)
+        {
+            if (source.CanSeek)
+            {
+                return null;
+            }
+
+            var directory = Directory.CreateTempSubdirectory("consentfilter-consent-").FullName;
+            // The source's own name, so a name that says compressed still refuses as it would for a file.
+            var name = Path.GetFileName(path);
+            var file = Path.Combine(directory, name.Length > 0 ? name : "consent");
+            try
+            {
+                using var copy = new FileStream(file, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+                source.CopyTo(copy, 1 << 20);
+                return file;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                DeleteDirectory(directory);
+                throw new DataFileException(path, 0, 0, $"cannot read consent snapshot: {e.Message}", e);
+            }
+        }
+    }
+
+    /// <summary>Opens the spooled copy of <paramref name="path"/>: the snapshot and its errors name <paramref name="path"/>, and the copy is removed.</summary>
+    private static IConsentSnapshot OpenSpooled(string path, string copy, IReadOnlyList<string> purposes, long compileThroughDiskBytes, bool forLookups)
+    {
+        try
+        {
+            var opened = Open(copy, purposes, compileThroughDiskBytes, forLookups);
+            switch (opened)
+            {
+                case ConsentSnapshot loaded:
+                    return new ConsentSnapshot((Dictionary<byte[], UserConsent>)loaded.Users, loaded.Purposes, loaded.Info with { Source = path });
+                case CompiledSnapshot compiled when CompiledSnapshot.IsCompiled(copy):
+                    // A compiled file maps the copy itself: the snapshot keeps it until disposed.
+                    var info = compiled.Info with { Source = path };
+                    compiled.Dispose();
+                    return CompiledSnapshot.OpenTemporary(copy, info);
+                case CompiledSnapshot compiled:
+                    compiled.Relabel(compiled.Info with { Source = path });
+                    return compiled;
+                default:
+                    return opened;
+            }
+        }
+        catch (DataFileException e) when (e.File == copy)
+        {
+            throw new DataFileException(path, e.Line, e.Column, e.Problem, e.InnerException);
+        }
+        finally
+        {
+            DeleteDirectory(Path.GetDirectoryName(copy)!);
+        }
+    }
+
+    private static void DeleteDirectory(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Where a mapped file cannot be deleted (Windows), the snapshot deletes it when disposed.
+        }
     }
 
     /// <summary>
