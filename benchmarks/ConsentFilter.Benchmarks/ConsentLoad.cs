@@ -86,7 +86,7 @@ internal static class ConsentLoad
             long merged = 0;
             var duck = Median(runs, () => Measure(() => merged = DuckDbMerge(csv)), warmUp: false);
             Report($"  DuckDB {DuckDbVersion()} (read_csv, window max(updated_at), group by user; threads = cores)", 0, duck);
-            Console.WriteLine($"    users {merged:N0}, process peak RSS {PeakRss("self") / 1048576.0:F0} MiB");
+            Console.WriteLine($"    users {merged:N0}, process peak RSS {EndToEnd.ReadPeakRss(Environment.ProcessId) / 1048576.0:F0} MiB");
         }
 
         string[] arguments = ["snapshot", "build", "--consent", csv, "--out", snap, "--memory", memory];
@@ -176,7 +176,7 @@ internal static class ConsentLoad
         long peak = 0;
         while (!process.WaitForExit(20))
         {
-            peak = Math.Max(peak, PeakRss(process.Id.ToString(CultureInfo.InvariantCulture)));
+            peak = Math.Max(peak, EndToEnd.ReadPeakRss(process.Id));
         }
 
         var result = new Result(clock.Elapsed.TotalSeconds, CpuTime.Children() - cpu);
@@ -201,25 +201,6 @@ internal static class ConsentLoad
     {
         var rate = rows > 0 ? $", {rows / result.Wall:N0} rows/s" : "";
         Console.WriteLine($"{name}: wall {result.Wall:F3} s, CPU {result.Cpu:F3} s{rate}");
-    }
-
-    private static long PeakRss(string pid)
-    {
-        try
-        {
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-            {
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                {
-                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-                }
-            }
-        }
-        catch (IOException)
-        {
-        }
-
-        return 0;
     }
 
     private static string LoadAverage() => string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));

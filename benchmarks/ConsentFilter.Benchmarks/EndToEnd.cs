@@ -266,7 +266,8 @@ internal static class EndToEnd
         return new Result(elapsed, cpuSeconds, peak, root.GetProperty("kept").GetInt64());
     }
 
-    private static long ReadPeakRss(int pid)
+    /// <summary>A process's peak resident set (<c>VmHWM</c>) in bytes, from <c>/proc/&lt;pid&gt;/status</c>; 0 where there is none.</summary>
+    internal static long ReadPeakRss(int pid)
     {
         try
         {

@@ -82,14 +82,7 @@ internal sealed class ConsentCsvChunkParser
         Span<int> starts = stackalloc int[count + 1];
         while (!text.IsEmpty)
         {
-            var end = text.IndexOf((byte)'\n');
-            var line = end < 0 ? text : text[..end];
-            text = end < 0 ? [] : text[(end + 1)..];
-            if (!line.IsEmpty && line[^1] == (byte)'\r')
-            {
-                line = line[..^1];
-            }
-
+            var line = NextLine(ref text);
             if (line.IsEmpty)
             {
                 // A blank line holds no row (CsvRows skips it too).
@@ -122,6 +115,15 @@ internal sealed class ConsentCsvChunkParser
         }
 
         return true;
+    }
+
+    /// <summary>The next line of <paramref name="text"/> without its LF or CRLF, advancing <paramref name="text"/> past it.</summary>
+    internal static ReadOnlySpan<byte> NextLine(ref ReadOnlySpan<byte> text)
+    {
+        var end = text.IndexOf((byte)'\n');
+        var line = end < 0 ? text : text[..end];
+        text = end < 0 ? [] : text[(end + 1)..];
+        return !line.IsEmpty && line[^1] == (byte)'\r' ? line[..^1] : line;
     }
 
     /// <summary>Finds the fields of a line without quotes: exactly the header's number, split at each comma.</summary>

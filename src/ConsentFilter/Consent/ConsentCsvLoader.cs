@@ -13,10 +13,12 @@ internal static class ConsentCsvLoader
         try
         {
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-            Span<byte> head = stackalloc byte[IO.Compression.PeekLength];
-            IO.Compression.ThrowIfCompressed(head[..file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false)], path, "consent file");
-            file.Position = 0;
-            return Load(file, path, purposes, asOf);
+            var head = new byte[IO.Compression.PeekLength];
+            var peeked = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+            IO.Compression.ThrowIfCompressed(head.AsSpan(0, peeked), path, "consent file");
+            // The peeked bytes are put back in front rather than sought back to: a pipe or FIFO cannot seek.
+            using var whole = new IO.PrefixedReadStream(head[..peeked], file);
+            return Load(whole, path, purposes, asOf);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

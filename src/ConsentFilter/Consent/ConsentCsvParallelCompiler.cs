@@ -166,14 +166,7 @@ internal static class ConsentCsvParallelCompiler
         while (!text.IsEmpty)
         {
             lineNumber++;
-            var end = text.IndexOf((byte)'\n');
-            var line = end < 0 ? text : text[..end];
-            text = end < 0 ? [] : text[(end + 1)..];
-            if (!line.IsEmpty && line[^1] == (byte)'\r')
-            {
-                line = line[..^1];
-            }
-
+            var line = ConsentCsvChunkParser.NextLine(ref text);
             if (line.IsEmpty)
             {
                 continue;

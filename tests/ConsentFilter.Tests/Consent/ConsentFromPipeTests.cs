@@ -45,6 +45,19 @@ public sealed class ConsentFromPipeTests : IDisposable
     }
 
     [LinuxFact]
+    public void LoadCsv_FromAFifo_ReadsItOnceAsPurgeAndSnapshotDiffDo()
+    {
+        var fifo = _temp.File("consent.fifo");
+        Fifo.Make(fifo);
+        var writer = Task.Run(() => File.WriteAllText(fifo, Csv));
+        var loaded = Within(fifo, () => ConsentSnapshot.LoadCsv(fifo, ["ai_training"]));
+        writer.Wait();
+        var fromFile = ConsentSnapshot.LoadCsv(_temp.Write("consent.csv", Csv), ["ai_training"]);
+        Assert.Equal(fromFile.Info with { Source = fifo }, loaded.Info);
+        Assert.Equal(fromFile.Users.Count, loaded.Users.Count);
+    }
+
+    [LinuxFact]
     public void FilterLoad_CompiledSnapshotFromAFifo_IsMappedFromItsCopyAndNamesThePipe()
     {
         var file = _temp.Write("consent.csv", Csv);

@@ -18,13 +18,16 @@ public sealed class ExternalSnapshotBuilderFaultTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    [Fact]
-    public void EveryIoCall_FailedInTurn_PublishesNothingAndLeavesNothing()
+    /// <param name="fromFile">The CSV as a file (read on every core, in blocks) rather than a stream (the sequential reader).</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EveryIoCall_FailedInTurn_PublishesNothingAndLeavesNothing(bool fromFile)
     {
         var csv = Consent(rows: 60);
         var path = _temp.Write("out.snap", "old");
         var clean = new FaultPlan(failAt: 0);
-        Build(csv, path, clean);
+        Build(csv, path, clean, fromFile);
         var calls = clean.Calls;
         var published = File.ReadAllBytes(path);
         Assert.True(calls > 20, $"only {calls} I/O calls: the runs did not spill, the test would check little");
@@ -33,7 +36,7 @@ public sealed class ExternalSnapshotBuilderFaultTests : IDisposable
         {
             File.WriteAllText(path, "old");
             var plan = new FaultPlan(failAt);
-            var error = Assert.ThrowsAny<IOException>(() => Build(csv, path, plan));
+            var error = Assert.ThrowsAny<IOException>(() => Build(csv, path, plan, fromFile));
             Assert.True(plan.Failed, $"call {failAt} of {calls} was never made");
             Assert.Contains("No space left on device", error.Message, StringComparison.Ordinal);
             Assert.True(File.ReadAllText(path) == "old", $"failing call {failAt} of {calls} replaced the old snapshot");
@@ -41,8 +44,31 @@ public sealed class ExternalSnapshotBuilderFaultTests : IDisposable
         }
 
         // And without faults the same build publishes (the wrapper itself changes nothing).
-        Build(csv, path, new FaultPlan(failAt: 0));
+        Build(csv, path, new FaultPlan(failAt: 0), fromFile);
         Assert.Equal(published.Length, new FileInfo(path).Length);
+    }
+
+    /// <summary>Cancelled once the parallel file build has spilled: nothing published, no temporary file left.</summary>
+    [Fact]
+    public void ParallelFileBuild_CancelledAfterItsFirstSpill_PublishesNothingAndLeavesNothing()
+    {
+        using var source = new TempDirectory();
+        var csv = source.Write("c.csv", Consent(rows: 60_000));
+        var path = _temp.Write("out.snap", "old");
+        using var cancellation = new CancellationTokenSource();
+        var options = new SnapshotBuildOptions
+        {
+            RunRows = 1000,
+            PlainBlockBytes = 4096,
+            StreamWrapper = inner =>
+            {
+                cancellation.Cancel();
+                return inner;
+            },
+        };
+        Assert.ThrowsAny<OperationCanceledException>(() => CompiledSnapshotBuilder.BuildFromCsv(csv, path, s_purposes, options, cancellation.Token));
+        Assert.Equal("old", File.ReadAllText(path));
+        Assert.Equal(["out.snap"], LeftoverFiles());
     }
 
     /// <summary>The delta build (issue 14 item 4) too: every call on the base, the changes' runs, the entries, the states and the output.</summary>
@@ -75,9 +101,19 @@ public sealed class ExternalSnapshotBuilderFaultTests : IDisposable
         CompiledSnapshotBuilder.BuildFromCsv(new MemoryStream(Encoding.UTF8.GetBytes(csv)), "changes.csv", path, s_purposes,
             new SnapshotBuildOptions { RunRows = 7, Base = basePath, StreamWrapper = inner => new FaultStream(inner, plan) }, default);
 
-    private static void Build(string csv, string path, FaultPlan plan) =>
-        CompiledSnapshotBuilder.BuildFromCsv(new MemoryStream(Encoding.UTF8.GetBytes(csv)), "c.csv", path, s_purposes,
-            new SnapshotBuildOptions { RunRows = 7, Seed = 11, StreamWrapper = inner => new FaultStream(inner, plan) }, default);
+    private static void Build(string csv, string path, FaultPlan plan, bool fromFile = false)
+    {
+        var options = new SnapshotBuildOptions { RunRows = 7, Seed = 11, PlainBlockBytes = 256, StreamWrapper = inner => new FaultStream(inner, plan) };
+        if (!fromFile)
+        {
+            CompiledSnapshotBuilder.BuildFromCsv(new MemoryStream(Encoding.UTF8.GetBytes(csv)), "c.csv", path, s_purposes, options, default);
+            return;
+        }
+
+        // The source beside, not among, the files the test checks for leftovers.
+        using var source = new TempDirectory();
+        CompiledSnapshotBuilder.BuildFromCsv(source.Write("c.csv", csv), path, s_purposes, options);
+    }
 
     private static string Consent(int rows)
     {
