@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Help;
+using System.Reflection;
 using ConsentFilter.Pipeline;
 using Microsoft.Extensions.Options;
 
@@ -22,7 +23,7 @@ public static class ConsoleApp
         var root = new Command("consentfilter", "consentfilter: drop user-content records that may not be used for a purpose, fail-closed, with an audit trail.")
         {
             new HelpOption(),
-            new VersionOption(),
+            new VersionOption { Action = new PrintVersion(stdout) },
             FilterCommand.Create(stdout, stderr),
             ExplainCommand.Create(stdout),
             SnapshotCommand.Create(stdout, stderr),
@@ -79,6 +80,18 @@ public static class ConsoleApp
         using var buffer = new MemoryStream();
         report.WriteJson(buffer);
         await writer.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.ToArray())).ConfigureAwait(false);
+    }
+}
+
+/// <summary><c>--version</c>: the tool's version and how it runs (JIT, or native and its instruction set).</summary>
+internal sealed class PrintVersion(TextWriter stdout) : System.CommandLine.Invocation.SynchronousCommandLineAction
+{
+    public override int Invoke(ParseResult parseResult)
+    {
+        var version = typeof(PrintVersion).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+            ?? typeof(PrintVersion).Assembly.GetName().Version?.ToString() ?? "unknown";
+        stdout.WriteLine($"{version} ({NativeVariant.Description})");
+        return 0;
     }
 }
 

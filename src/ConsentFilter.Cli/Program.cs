@@ -1,5 +1,8 @@
 using ConsentFilter.Cli;
 
+// First, before any thread or file: the baseline native executable hands over to its AVX-512 twin where the CPU has it.
+NativeVariant.HandOverToTheWidestBuild(args);
+
 // Parquet and Arrow records come from the adapter package; registering makes the library pick them by extension or content.
 ConsentFilter.Parquet.ParquetRecords.Register();
 

@@ -40,7 +40,9 @@ public sealed class NativeBuildTests : IClassFixture<NativeBuildTests.NativeCli>
         Assert.Contains("ParquetSharpNative.so", beside);
 
         // Nothing else ships: managed .pdb files of code compiled to native and the 48 MB .dbg stay out of the package.
-        Assert.Equal(new[] { "ParquetSharpNative.so", "consentfilter" }, beside.Where(name => name != "DotnetToolSettings.xml").Order(StringComparer.Ordinal));
+        // On x64 the AVX-512 twin sits beside the baseline executable (NativeVariant).
+        string[] shipped = X64 ? ["ParquetSharpNative.so", "consentfilter", Avx512Twin] : ["ParquetSharpNative.so", "consentfilter"];
+        Assert.Equal(shipped, beside.Where(name => name != "DotnetToolSettings.xml").Order(StringComparer.Ordinal));
 
         using var dir = new TempDirectory();
         var help = await _native.RunAsync(dir.Path, "filter", "--help");
@@ -139,6 +141,81 @@ public sealed class NativeBuildTests : IClassFixture<NativeBuildTests.NativeCli>
         Assert.StartsWith(typeof(ConsentFilter.Pipeline.RecordFilter).Assembly.GetName().Version!.ToString(3), version.StdOut, StringComparison.Ordinal);
     }
 
+    [LinuxFact]
+    public async Task Avx512Twin_RunsExactlyWhereTheKernelReportsAvx512_AndGivesTheBaselinesBytes()
+    {
+        if (!X64)
+        {
+            return;
+        }
+
+        // The oracle is read here, independently of the tool's own check: every x86-64-v4 feature in /proc/cpuinfo.
+        var flags = File.ReadLines("/proc/cpuinfo").First(line => line.StartsWith("flags", StringComparison.Ordinal)).Split(' ');
+        var avx512 = new[] { "avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl" }.All(flags.Contains);
+        using var dir = new TempDirectory();
+        var chosen = await _native.RunAsync(dir.Path, "--version");
+        var baseline = await _native.RunAsync(dir.Path, s_baseline, "--version");
+        Assert.EndsWith(avx512 ? "(native, x86-64-v4)" : "(native, x86-64-v3)", chosen.StdOut.TrimEnd(), StringComparison.Ordinal);
+        Assert.EndsWith("(native, x86-64-v3)", baseline.StdOut.TrimEnd(), StringComparison.Ordinal);
+
+        // Same bytes from both executables: kept, rejected and quarantined records, and the manifest's digests.
+        var records = Path.Combine(_native.Root, "samples", "records.jsonl");
+        string[] Args(string prefix) => ["filter", "--records", records, "--consent", Sample(Consent), "--jurisdictions", Sample(Table), "--subject-field", "recipients",
+            "--out", dir.File(prefix + "kept.jsonl"), "--rejected", dir.File(prefix + "rejected.jsonl"), "--quarantine", dir.File(prefix + "quarantine.jsonl")];
+        var wide = await _native.RunAsync(dir.Path, Args("wide-"));
+        var narrow = await _native.RunAsync(dir.Path, s_baseline, Args("narrow-"));
+        Assert.True(wide.ExitCode == 0 && narrow.ExitCode == 0, $"{wide}\n{narrow}");
+        foreach (var file in new[] { "kept.jsonl", "rejected.jsonl", "quarantine.jsonl" })
+        {
+            Assert.Equal(File.ReadAllBytes(dir.File("narrow-" + file)), File.ReadAllBytes(dir.File("wide-" + file)));
+        }
+
+        Assert.Equal(Digests(dir.File("narrow-kept.jsonl.manifest.json")), Digests(dir.File("wide-kept.jsonl.manifest.json")));
+        var crossVerify = await _native.RunAsync(dir.Path, s_baseline, "verify", dir.File("wide-kept.jsonl"));
+        Assert.True(crossVerify.ExitCode == 0, crossVerify.ToString());
+    }
+
+    [LinuxFact]
+    public async Task InstalledCommand_AfterTheHandOver_StillStopsOnSigtermAndCommitsNothing()
+    {
+        // The hand-over is execv: signal dispositions and masks carry over into the new image, so a mistake there would
+        // leave SIGTERM blocked or ignored in the process that actually runs. Runs the installed command as users do.
+        using var dir = new TempDirectory();
+        var fifo = dir.File("records.fifo");
+        Fifo.Make(fifo);
+        var before = dir.FileNames();
+        using var cli = RunningCli.Start(dir.Path, ["filter", "--records", fifo, "--consent", Sample(Consent), "--jurisdictions", Sample(Table), "--out", dir.File("kept.jsonl")],
+            executable: _native.InstalledCommand);
+        var opened = Task.Run(() => new FileStream(fifo, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1));
+        await opened.WaitAsync(TimeSpan.FromSeconds(30));
+
+        // The filter opened its records: the process is past the hand-over and has its signal handlers.
+        var running = new FileInfo($"/proc/{cli.Id}/exe").ResolveLinkTarget(returnFinalTarget: true)?.Name;
+        Assert.Equal(X64 && (await _native.RunAsync(dir.Path, "--version")).StdOut.Contains("x86-64-v4", StringComparison.Ordinal) ? Avx512Twin : "consentfilter", running);
+        await using (var pipe = await opened)
+        {
+            await pipe.WriteAsync("{\"user_id\":\"u0001\",\"text\":\"x\"}\n"u8.ToArray());
+            await pipe.FlushAsync();
+            await cli.SignalAsync("TERM");
+        }
+
+        // Closing the write end ends the read the kernel cannot interrupt.
+        var result = await cli.WaitAsync();
+        Assert.True(result.ExitCode == 143, result.ToString());
+        Assert.Contains("stopped by SIGTERM", result.StdErr, StringComparison.Ordinal);
+        Assert.Equal(before, dir.FileNames());
+    }
+
+    private const string Avx512Twin = "consentfilter-x86-64-v4";
+
+    private static readonly Dictionary<string, string> s_baseline = new() { ["CONSENTFILTER_NATIVE_VARIANT"] = "baseline" };
+
+    private static bool X64 => System.Runtime.InteropServices.RuntimeInformation.OSArchitecture == System.Runtime.InteropServices.Architecture.X64;
+
+    /// <summary>The manifest's digest values (outputs and inputs), without what differs between runs (paths, times).</summary>
+    private static string[] Digests(string manifest) =>
+        [.. System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(manifest), "\"blake3\":\\s*\"([0-9a-f]{64})\"").Select(match => match.Groups[1].Value)];
+
     private string Sample(string relative) => Path.Combine(_native.Root, relative);
 
     /// <summary>Runs the same command in process and natively (outputs prefixed managed-/native-); asserts equal exit codes and <paramref name="compare"/> bytes.</summary>
@@ -216,14 +293,20 @@ public sealed class NativeBuildTests : IClassFixture<NativeBuildTests.NativeCli>
             return new FileInfo(command).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? command;
         }
 
-        internal async Task<CliResult> RunAsync(string workingDirectory, params string[] args)
+        /// <summary>The installed command (the link in the tool path), as users run it.</summary>
+        internal string InstalledCommand => _executable ?? throw new InvalidOperationException(_setupError ?? "no native build on this platform");
+
+        internal Task<CliResult> RunAsync(string workingDirectory, params string[] args) => RunAsync(workingDirectory, new Dictionary<string, string>(), args);
+
+        internal async Task<CliResult> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args)
         {
-            if (_executable is null)
+            var start = CliProcess.StartInfo(workingDirectory, args, InstalledCommand);
+            foreach (var (name, value) in environment)
             {
-                throw new InvalidOperationException(_setupError ?? "no native build on this platform");
+                start.Environment[name] = value;
             }
 
-            using var process = Process.Start(CliProcess.StartInfo(workingDirectory, args, _executable)) ?? throw new InvalidOperationException("could not start the native CLI");
+            using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start the native CLI");
             var stdout = process.StandardOutput.ReadToEndAsync();
             var stderr = process.StandardError.ReadToEndAsync();
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));

@@ -26,10 +26,18 @@ public sealed class RunningCli : IDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts <c>consentfilter args</c>; standard output is drained unless <paramref name="readStdoutYourself"/>.</summary>
-    public static RunningCli Start(string workingDirectory, string[] args, bool readStdoutYourself = false)
+    /// <summary>
+    /// Starts <c>consentfilter args</c> (or <paramref name="executable"/>, with <paramref name="environment"/> added);
+    /// standard output is drained unless <paramref name="readStdoutYourself"/>.
+    /// </summary>
+    public static RunningCli Start(string workingDirectory, string[] args, bool readStdoutYourself = false, string? executable = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = CliProcess.StartInfo(workingDirectory, args);
+        var start = CliProcess.StartInfo(workingDirectory, args, executable);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         start.StandardOutputEncoding = new UTF8Encoding(false);
         start.StandardErrorEncoding = new UTF8Encoding(false);
         start.Environment.Remove("CONSENTFILTER_HASH_KEY");
