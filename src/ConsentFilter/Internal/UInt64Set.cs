@@ -2,73 +2,79 @@ using System.Buffers.Binary;
 
 namespace ConsentFilter.Internal;
 
-/// <summary>A set of 64-bit hashes: open addressing with linear probing, 8 bytes per slot at load ≤ 1/2.</summary>
+/// <summary>A set of 64-bit hashes, kept as one sorted run of distinct values and a buffer of values not yet merged.</summary>
 /// <remarks>
-/// Several times faster and smaller than <see cref="HashSet{T}"/> for the manifest's summary, which adds a hash per
-/// subject of every record on the writer thread. The values are already uniform hashes, so the slot is their low bits.
-/// Zero marks an empty slot, so the value 0 is stored as 1 (a hash collision of 2^-64, harmless for a summary).
+/// The manifest's summary adds a hash per subject of every record on the writer thread. A hash table there cost a cache
+/// and TLB miss per value (~75 ns; 3.4 % of a 1M-record run's CPU); here a value is appended to a buffer, and each time
+/// the buffer reaches a quarter of the run (at least 64 Ki values) it is radix-sorted and merged into the run from the
+/// back, dropping duplicates — sequential passes only, a few ns a value, amortized. Memory: the run plus its room to
+/// grow, the buffer and its sort scratch, about 14 bytes a distinct value. Zero is stored as 1 (a hash collision of
+/// 2^-64, harmless for a summary). <see cref="Count"/> merges first, so it is exact; <see cref="UpperBound"/> does not.
 /// </remarks>
 internal sealed class UInt64Set
 {
-    private ulong[] _slots;
-    private int _mask;
+    private const int MinimumBuffer = 1 << 16;
+
+    private ulong[] _sorted;
+    private int _sortedCount;
+    private ulong[] _pending;
+    private int _pendingCount;
+    private ulong[] _scratch = [];
     private bool _taken;
 
-    /// <param name="capacity">Values to make room for at once (rounded up); growing later doubles and rehashes.</param>
+    /// <param name="capacity">Distinct values to make room for at once; the run grows by doubling past it.</param>
     internal UInt64Set(int capacity = 0)
     {
-        var slots = (int)Math.Max(1024, System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(capacity, 0, 1 << 29) * 2));
-        _slots = new ulong[slots];
-        _mask = slots - 1;
+        _sorted = new ulong[Math.Clamp(capacity, 0, 1 << 28)];
+        _pending = new ulong[1024];
     }
 
-    internal int Count { get; private set; }
+    /// <summary>Distinct values (merges what is pending first).</summary>
+    internal int Count
+    {
+        get
+        {
+            ThrowIfTaken();
+            Merge();
+            return _sortedCount;
+        }
+    }
+
+    /// <summary>At least <see cref="Count"/>, without merging: distinct values merged plus values pending.</summary>
+    internal int UpperBound => _sortedCount + _pendingCount;
 
     internal void Add(ulong value)
     {
         ThrowIfTaken();
-        if (value == 0)
+        if (_pendingCount == _pending.Length)
         {
-            value = 1;
-        }
-
-        if ((Count + 1) * 2 > _slots.Length)
-        {
-            Grow();
-        }
-
-        var i = (int)value & _mask;
-        while (true)
-        {
-            var slot = _slots[i];
-            if (slot == value)
+            if (_pendingCount >= MergeThreshold)
             {
-                return;
+                Merge();
             }
-
-            if (slot == 0)
+            else
             {
-                _slots[i] = value;
-                Count++;
-                return;
+                Array.Resize(ref _pending, Math.Min(_pending.Length * 2, MergeThreshold));
             }
-
-            i = (i + 1) & _mask;
         }
+
+        _pending[_pendingCount++] = value == 0 ? 1 : value;
     }
 
     /// <summary>Empties the set and gives back its memory.</summary>
     internal void Clear()
     {
         ThrowIfTaken();
-        _slots = new ulong[1024];
-        _mask = 1023;
-        Count = 0;
+        _sorted = [];
+        _sortedCount = 0;
+        _pending = new ulong[1024];
+        _pendingCount = 0;
+        _scratch = [];
     }
 
     internal void AddRange(List<ulong> values)
     {
-        foreach (var value in values)
+        foreach (var value in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(values))
         {
             Add(value);
         }
@@ -77,74 +83,92 @@ internal sealed class UInt64Set
     internal bool Contains(ulong value)
     {
         ThrowIfTaken();
-        if (value == 0)
-        {
-            value = 1;
-        }
-
-        var i = (int)value & _mask;
-        while (true)
-        {
-            var slot = _slots[i];
-            if (slot == value)
-            {
-                return true;
-            }
-
-            if (slot == 0)
-            {
-                return false;
-            }
-
-            i = (i + 1) & _mask;
-        }
+        Merge();
+        return _sorted.AsSpan(0, _sortedCount).BinarySearch(value == 0 ? 1 : value) >= 0;
     }
 
     /// <summary>The values, sorted.</summary>
     internal ulong[] ToSortedArray()
     {
         ThrowIfTaken();
-        var values = new ulong[Count];
-        var n = 0;
-        foreach (var slot in _slots)
-        {
-            if (slot != 0)
-            {
-                values[n++] = slot;
-            }
-        }
-
-        return RadixSort(values);
+        Merge();
+        return _sorted.AsSpan(0, _sortedCount).ToArray();
     }
 
     /// <summary>The values sorted ascending, each stored big-endian, in the set's own memory, which the set gives up.</summary>
     /// <remarks>
-    /// For the manifest, at the end of a run: the slot array holds at least twice <see cref="Count"/> slots (load ≤ 1/2),
-    /// so the values are moved to its front and radix-sorted with its back half as scratch, then byte-swapped in place
-    /// — no new array, so none of the page faults a fresh multi-megabyte array costs. Afterwards every use of the set
-    /// throws: an emptied set must never pass for an empty summary (that would tell a purge no user is affected).
+    /// For the manifest, at the end of a run: no new array, so none of the page faults a fresh multi-megabyte array
+    /// costs. Afterwards every use of the set throws: an emptied set must never pass for an empty summary (that would
+    /// tell a purge no user is affected).
     /// </remarks>
     internal PackedHashes TakeSortedBigEndian()
     {
         ThrowIfTaken();
+        Merge();
         _taken = true;
-        var slots = _slots;
-        var n = 0;
-        for (var i = 0; i < slots.Length; i++)
+        var values = _sorted.AsSpan(0, _sortedCount);
+        if (BitConverter.IsLittleEndian)
         {
-            if (slots[i] != 0)
+            BinaryPrimitives.ReverseEndianness(values, values);
+        }
+
+        return new PackedHashes(_sorted, _sortedCount);
+    }
+
+    private int MergeThreshold => Math.Max(MinimumBuffer, _sortedCount / 4);
+
+    /// <summary>Sorts the pending values and merges them into the run from its back, dropping duplicates.</summary>
+    private void Merge()
+    {
+        if (_pendingCount == 0)
+        {
+            return;
+        }
+
+        var pending = _pending.AsSpan(0, _pendingCount);
+        if (_scratch.Length < pending.Length)
+        {
+            _scratch = new ulong[_pending.Length];
+        }
+
+        RadixSort(pending, _scratch);
+        var room = _sortedCount + pending.Length;
+        if (_sorted.Length < room)
+        {
+            Array.Resize(ref _sorted, (int)Math.Min(Math.Max(room, (long)_sorted.Length * 2), Array.MaxLength));
+        }
+
+        // Largest first into the end of the room: the write position never passes the run's unread values, because it
+        // stays at least the number of pending values still to place above them.
+        var run = _sorted;
+        var i = _sortedCount - 1;
+        var j = pending.Length - 1;
+        var w = room;
+        while (j >= 0)
+        {
+            var next = i >= 0 && run[i] >= pending[j] ? run[i--] : pending[j--];
+            if (w == room || run[w] != next)
             {
-                slots[n++] = slots[i];
+                run[--w] = next;
             }
         }
 
-        RadixSort(slots.AsSpan(0, n), slots.AsSpan(n, n));
-        if (BitConverter.IsLittleEndian)
+        while (i >= 0)
         {
-            BinaryPrimitives.ReverseEndianness(slots.AsSpan(0, n), slots.AsSpan(0, n));
+            var next = run[i--];
+            if (w == room || run[w] != next)
+            {
+                run[--w] = next;
+            }
         }
 
-        return new PackedHashes(slots, n);
+        _sortedCount = room - w;
+        if (w > 0)
+        {
+            run.AsSpan(w, _sortedCount).CopyTo(run);
+        }
+
+        _pendingCount = 0;
     }
 
     /// <summary>Sorts ascending: least-significant-digit radix sort, 8 passes of one byte.</summary>
@@ -205,21 +229,6 @@ internal sealed class UInt64Set
         if (_taken)
         {
             throw new InvalidOperationException("internal error: a summary set was used after its values were taken");
-        }
-    }
-
-    private void Grow()
-    {
-        var old = _slots;
-        _slots = new ulong[old.Length * 2];
-        _mask = _slots.Length - 1;
-        Count = 0;
-        foreach (var slot in old)
-        {
-            if (slot != 0)
-            {
-                Add(slot);
-            }
         }
     }
 }

@@ -84,7 +84,7 @@ internal sealed class FilterPipeline
         var stages = new List<Task>
         {
             failure.Run(() => ReadAsync(inputs, run, work.Writer, order.Writer, stop.Token)),
-            failure.Run(() => WriteAsync(order.Reader, perInput, sink, rejections, quarantine, stop.Token)),
+            failure.Run(() => WriteAsync(order.Reader, perInput, sink, rejections, quarantine, audit.SummaryPool, stop.Token)),
         };
         for (var w = 0; w < _options.MaxDegreeOfParallelism; w++)
         {
@@ -143,7 +143,8 @@ internal sealed class FilterPipeline
     }
 
     private async Task WriteAsync(
-        ChannelReader<RecordBatch> order, RunCounts[] perInput, IRecordSink sink, Stream? rejections, Stream? quarantine, CancellationToken cancellationToken)
+        ChannelReader<RecordBatch> order, RunCounts[] perInput, IRecordSink sink, Stream? rejections, Stream? quarantine, BatchSummaryPool summaries,
+        CancellationToken cancellationToken)
     {
         var totals = new RunCounts();
         long totalBytes = 0;
@@ -167,6 +168,8 @@ internal sealed class FilterPipeline
             if (batch.Summary is { } summary)
             {
                 Summary!.Add(summary);
+                batch.Summary = null;
+                summaries.Return(summary);
             }
 
             RunMetrics.Record(batch.Counts, batch.InputBytes);

@@ -22,6 +22,7 @@ internal sealed class OutputSummary
     private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
 
     private readonly int _maxEntries;
+    private string? _lastRegion;
 
     /// <param name="maxEntries">Most hashes before the summary is abandoned.</param>
     /// <param name="expectedEntries">Room to make in each set at once (a run's summary: about the snapshot's users), so it does not grow by doubling.</param>
@@ -50,10 +51,29 @@ internal sealed class OutputSummary
 
     internal void AddRegion(ReadOnlySpan<char> region)
     {
-        if (!_lookup.Contains(region))
+        // Most records of a batch share their region with the record before (and most have none): a span compare
+        // instead of a hash lookup.
+        if (_lastRegion is { } last && region.SequenceEqual(last))
         {
-            _lookup.Add(region);
+            return;
         }
+
+        if (!_lookup.TryGetValue(region, out var known))
+        {
+            known = region.ToString();
+            _regions.Add(known);
+        }
+
+        _lastRegion = known;
+    }
+
+    /// <summary>Empties a batch's summary for the next batch, keeping its buffers (see <see cref="BatchSummaryPool"/>).</summary>
+    internal void ClearBatch()
+    {
+        KeptPending.Clear();
+        DroppedPending.Clear();
+        _regions.Clear();
+        _lastRegion = null;
     }
 
     internal void Add(OutputSummary other)
@@ -65,13 +85,36 @@ internal sealed class OutputSummary
 
         Kept.AddRange(other.KeptPending);
         Dropped.AddRange(other.DroppedPending);
-        _regions.UnionWith(other._regions);
-        if (Kept.Count + Dropped.Count > _maxEntries || _regions.Count > MaxRegions)
+        if (other._regions.Count > 0)
+        {
+            _regions.UnionWith(other._regions);
+        }
+
+        // UpperBound first: Count merges the sets' pending values, which only needs doing when the bound is past the limit.
+        if ((Kept.UpperBound + Dropped.UpperBound > _maxEntries && Kept.Count + Dropped.Count > _maxEntries) || _regions.Count > MaxRegions)
         {
             Overflowed = true;
             Kept.Clear();
             Dropped.Clear();
             _regions.Clear();
         }
+    }
+}
+
+/// <summary>
+/// Batch summaries handed back by the writer once merged, for workers to fill again: their pending lists keep their
+/// capacity, so a run does not allocate (and the kernel zero) fresh memory for every batch's hashes.
+/// </summary>
+/// <remarks>Bounded by the batches in flight (the channels' capacity), as the batches themselves are.</remarks>
+internal sealed class BatchSummaryPool
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<OutputSummary> _free = new();
+
+    internal OutputSummary Rent() => _free.TryDequeue(out var summary) ? summary : new OutputSummary();
+
+    internal void Return(OutputSummary summary)
+    {
+        summary.ClearBatch();
+        _free.Enqueue(summary);
     }
 }

@@ -56,7 +56,7 @@ internal sealed class RecordAudit
 
         if (_summary is not null)
         {
-            batch.Summary = new OutputSummary();
+            batch.Summary = _settings.SummaryPool.Rent();
         }
     }
 
@@ -217,4 +217,8 @@ internal readonly ref struct RecordId(ReadOnlySpan<byte> Value, bool IsRawJson)
 /// <param name="WriteQuarantine">Whether malformed records are written to quarantine.</param>
 /// <param name="HashKey">HMAC key for user ids, or null for plain SHA-256.</param>
 /// <param name="UserSummary">Collects keyed hashes of the users in kept records (for the manifest), or null.</param>
-internal sealed record AuditSettings(bool WriteRejections, bool WriteQuarantine, byte[]? HashKey, UserSummaryHasher? UserSummary = null);
+internal sealed record AuditSettings(bool WriteRejections, bool WriteQuarantine, byte[]? HashKey, UserSummaryHasher? UserSummary = null)
+{
+    /// <summary>The run's reusable batch summaries (the writer returns each once merged).</summary>
+    internal BatchSummaryPool SummaryPool { get; } = new();
+}
