@@ -15,7 +15,7 @@ namespace ConsentFilter.IO;
 internal sealed partial class EarlyWritebackStream(FileStream inner) : Stream
 {
     /// <summary>Bytes written between two writeback requests.</summary>
-    internal const long Interval = 4 * 1024 * 1024;
+    internal const long Interval = 16 * 1024 * 1024;
 
     private const uint SyncFileRangeWrite = 2;
 
