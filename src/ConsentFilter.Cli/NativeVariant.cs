@@ -64,7 +64,45 @@ internal static partial class NativeVariant
             return;
         }
 
-        Exec(sibling, args);
+        // The arguments exactly as the kernel has them: .NET decoded them as UTF-8, which replaces bytes that are not
+        // (a file name may hold any bytes but / and NUL), so re-encoding args could hand the twin other paths.
+        if (RawArguments() is not { } raw || raw.Count != args.Length + 1)
+        {
+            return;
+        }
+
+        raw[0] = System.Text.Encoding.UTF8.GetBytes(sibling);
+        Exec(raw);
+    }
+
+    /// <summary>argv as bytes, from /proc/self/cmdline (NUL-separated), or null if it cannot be read.</summary>
+    private static List<byte[]>? RawArguments()
+    {
+        byte[] cmdline;
+        try
+        {
+            cmdline = File.ReadAllBytes("/proc/self/cmdline");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        var arguments = new List<byte[]>();
+        var rest = cmdline.AsSpan();
+        while (!rest.IsEmpty)
+        {
+            var end = rest.IndexOf((byte)0);
+            if (end < 0)
+            {
+                return null; // not NUL-terminated: the process changed its own cmdline; do not guess
+            }
+
+            arguments.Add(rest[..end].ToArray());
+            rest = rest[(end + 1)..];
+        }
+
+        return arguments;
     }
 
     /// <summary>Whether the first <c>flags</c> line of /proc/cpuinfo lists every one of <paramref name="flags"/>.</summary>
@@ -91,17 +129,19 @@ internal static partial class NativeVariant
         return false;
     }
 
-    private static unsafe void Exec(string path, string[] args)
+    private static unsafe void Exec(List<byte[]> arguments)
     {
-        // argv as NUL-terminated UTF-8 strings, NULL-terminated; freed only if execv returns (on success the process
-        // image, and this memory with it, is gone).
-        var argv = new IntPtr[args.Length + 2];
+        // argv as NUL-terminated strings, NULL-terminated; freed only if execv returns (on success the process image,
+        // and this memory with it, is gone).
+        var argv = new IntPtr[arguments.Count + 1];
         try
         {
-            argv[0] = Marshal.StringToCoTaskMemUTF8(path);
-            for (var i = 0; i < args.Length; i++)
+            for (var i = 0; i < arguments.Count; i++)
             {
-                argv[i + 1] = Marshal.StringToCoTaskMemUTF8(args[i]);
+                argv[i] = Marshal.AllocHGlobal(arguments[i].Length + 1);
+                var target = new Span<byte>((void*)argv[i], arguments[i].Length + 1);
+                arguments[i].CopyTo(target);
+                target[^1] = 0;
             }
 
             fixed (IntPtr* vector = argv)
@@ -113,7 +153,10 @@ internal static partial class NativeVariant
         {
             foreach (var pointer in argv)
             {
-                Marshal.FreeCoTaskMem(pointer);
+                if (pointer != IntPtr.Zero)
+                {
+                    Marshal.FreeHGlobal(pointer);
+                }
             }
         }
     }

@@ -173,6 +173,15 @@ public sealed class NativeBuildTests : IClassFixture<NativeBuildTests.NativeCli>
         Assert.Equal(Digests(dir.File("narrow-kept.jsonl.manifest.json")), Digests(dir.File("wide-kept.jsonl.manifest.json")));
         var crossVerify = await _native.RunAsync(dir.Path, s_baseline, "verify", dir.File("wide-kept.jsonl"));
         Assert.True(crossVerify.ExitCode == 0, crossVerify.ToString());
+
+        // Arguments cross the hand-over byte for byte (spaces, non-ASCII, an empty one): the same explanation either way.
+        var table = dir.File("jürisdictions ✓ 😀 \"x\".csv");
+        File.Copy(Sample(Table), table);
+        string[] explain = ["explain", "--consent", Sample(Consent), "--jurisdictions", table, "--user", "u0001", "--region", ""];
+        var wideExplain = await _native.RunAsync(dir.Path, explain);
+        var narrowExplain = await _native.RunAsync(dir.Path, s_baseline, explain);
+        Assert.Equal((narrowExplain.ExitCode, narrowExplain.StdOut, narrowExplain.StdErr), (wideExplain.ExitCode, wideExplain.StdOut, wideExplain.StdErr));
+        Assert.True(wideExplain.ExitCode == 0 && wideExplain.StdOut.Contains(table, StringComparison.Ordinal), wideExplain.ToString());
     }
 
     [LinuxFact]
