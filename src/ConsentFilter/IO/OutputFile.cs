@@ -17,7 +17,7 @@ internal sealed class OutputFile : IAsyncDisposable
     /// <summary>The file to publish once prepared; null for standard output, which cannot be withheld.</summary>
     internal AtomicFile? File => _file;
 
-    internal static OutputFile Open(string path, IFileSystem fileSystem, Internal.BackgroundDigest? digest = null)
+    internal static OutputFile Open(string path, IFileSystem fileSystem, Internal.StreamDigest? digest = null)
     {
         if (path == RecordFiles.StandardStream)
         {

@@ -26,7 +26,7 @@ internal static class RecordFiles
 
     /// <summary>Opens a record file; with <paramref name="digest"/>, its bytes as stored (before decompression) are digested as they are read.</summary>
     internal static async ValueTask<Stream> OpenReadAsync(
-        string path, IFileSystem fileSystem, Internal.BackgroundDigest? digest, CancellationToken cancellationToken)
+        string path, IFileSystem fileSystem, Internal.StreamDigest? digest, CancellationToken cancellationToken)
     {
         var raw = OpenRaw(path, fileSystem, digest);
         try
@@ -40,7 +40,7 @@ internal static class RecordFiles
         }
     }
 
-    private static Stream OpenRaw(string path, IFileSystem fileSystem, Internal.BackgroundDigest? digest)
+    private static Stream OpenRaw(string path, IFileSystem fileSystem, Internal.StreamDigest? digest)
     {
         if (path == StandardStream)
         {

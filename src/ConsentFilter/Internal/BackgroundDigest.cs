@@ -13,7 +13,7 @@ namespace ConsentFilter.Internal;
 /// channel with that failure, so the producer's next append and <see cref="CompleteAsync"/> throw it; a digest that was
 /// disposed or cancelled before completing never yields a value.
 /// </remarks>
-internal sealed class BackgroundDigest : IDisposable
+internal sealed class BackgroundDigest : StreamDigest
 {
     internal const int ChunkSize = 1 << 20;
 
@@ -46,10 +46,10 @@ internal sealed class BackgroundDigest : IDisposable
         _hashing = Task.Run(() => HashAsync(core, _stop.Token));
     }
 
-    internal DigestAlgorithm Algorithm { get; }
+    internal override DigestAlgorithm Algorithm { get; }
 
     /// <summary>Adds bytes; waits (blocking) only when the hashing task is <see cref="MaxChunksInFlight"/> chunks behind.</summary>
-    internal void Append(ReadOnlySpan<byte> data)
+    internal override void Append(ReadOnlySpan<byte> data)
     {
         while (!data.IsEmpty)
         {
@@ -67,7 +67,7 @@ internal sealed class BackgroundDigest : IDisposable
     }
 
     /// <summary>Adds bytes; awaits when the hashing task is <see cref="MaxChunksInFlight"/> chunks behind.</summary>
-    internal async ValueTask AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    internal override async ValueTask AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         while (!data.IsEmpty)
         {
@@ -81,8 +81,7 @@ internal sealed class BackgroundDigest : IDisposable
     }
 
     /// <summary>Hands over the last chunk and waits for the digest of every byte appended.</summary>
-    /// <returns>The digest as lowercase hex.</returns>
-    internal async Task<string> CompleteAsync(CancellationToken cancellationToken)
+    internal override async Task<string> CompleteAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_completed)
@@ -99,7 +98,7 @@ internal sealed class BackgroundDigest : IDisposable
         return Convert.ToHexStringLower(await _hashing.WaitAsync(cancellationToken).ConfigureAwait(false));
     }
 
-    public void Dispose()
+    public override void Dispose()
     {
         if (_disposed)
         {

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 
 namespace ConsentFilter.Internal;
 
-/// <summary>One incremental hash behind <see cref="BackgroundDigest"/>.</summary>
+/// <summary>One incremental hash behind <see cref="StreamDigest"/>.</summary>
 internal abstract class DigestCore : IDisposable
 {
     internal static DigestCore Create(DigestAlgorithm algorithm) => algorithm switch

@@ -1,7 +1,7 @@
 namespace ConsentFilter.Internal;
 
-/// <summary>A read-only pass-through stream that hands every byte read to a <see cref="BackgroundDigest"/>; it disposes the inner stream.</summary>
-internal sealed class DigestingReadStream(Stream inner, BackgroundDigest digest) : ReadOnlyStream
+/// <summary>A read-only pass-through stream that hands every byte read to a <see cref="StreamDigest"/>; it disposes the inner stream.</summary>
+internal sealed class DigestingReadStream(Stream inner, StreamDigest digest) : ReadOnlyStream
 {
     public long BytesRead { get; private set; }
 

@@ -1,7 +1,7 @@
 namespace ConsentFilter.Internal;
 
-/// <summary>A write-only pass-through that hands every byte written to a <see cref="BackgroundDigest"/>; it never closes the inner stream.</summary>
-internal sealed class HashingWriteStream(Stream inner, BackgroundDigest digest) : Stream
+/// <summary>A write-only pass-through that hands every byte written to a <see cref="StreamDigest"/>; it never closes the inner stream.</summary>
+internal sealed class HashingWriteStream(Stream inner, StreamDigest digest) : Stream
 {
     public override bool CanRead => false;
 

@@ -204,10 +204,11 @@ public sealed class RecordFilter : IDisposable
 
         var manifest = _options.WriteManifest && outputs.Output != IO.RecordFiles.StandardStream;
         FileRunPaths.Check(Policy, inputPaths, outputs, manifest);
-        // Each digest runs on its own task beside the pipeline (the reader and writer only copy bytes to it); standard
-        // input is not a file anyone can re-digest, so it gets none.
-        using var outputDigest = manifest ? new BackgroundDigest(RunManifest.Digest) : null;
-        var inputDigests = inputPaths.Select(path => manifest && path != IO.RecordFiles.StandardStream ? new BackgroundDigest(RunManifest.Digest) : null).ToArray();
+        // Each digest is fed by the reader (an input) or the writer (the output) as the bytes pass, hashed in place or on
+        // a task of its own by the machine's core count (StreamDigest.Create); standard input is not a file anyone can
+        // re-digest, so it gets none.
+        using var outputDigest = manifest ? StreamDigest.Create(RunManifest.Digest) : null;
+        var inputDigests = inputPaths.Select(path => manifest && path != IO.RecordFiles.StandardStream ? StreamDigest.Create(RunManifest.Digest) : null).ToArray();
         try
         {
             var inputs = inputPaths.Select((path, i) => inputDigests[i] is { } digest ? RecordInput.FromFile(path, fileSystem, digest) : RecordInput.FromFile(path, fileSystem)).ToArray();

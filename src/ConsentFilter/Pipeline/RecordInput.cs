@@ -24,7 +24,7 @@ public sealed class RecordInput
     internal IO.IFileSystem FileSystem { get; private init; } = IO.PhysicalFileSystem.Instance;
 
     /// <summary>Digests the stored bytes for the manifest; an adapter that opens <see cref="Path"/> itself must feed it every byte.</summary>
-    internal Internal.BackgroundDigest? ContentDigest { get; private init; }
+    internal Internal.StreamDigest? ContentDigest { get; private init; }
 
     /// <summary>Opens the stream; the pipeline disposes it.</summary>
     public ValueTask<Stream> OpenAsync(CancellationToken cancellationToken = default) => _open(cancellationToken);
@@ -33,7 +33,7 @@ public sealed class RecordInput
     public static RecordInput FromFile(string path) => FromFile(path, IO.PhysicalFileSystem.Instance);
 
     /// <summary>A file whose stored bytes are digested as they are read (for the manifest).</summary>
-    internal static RecordInput FromFile(string path, IO.IFileSystem fileSystem, Internal.BackgroundDigest digest) =>
+    internal static RecordInput FromFile(string path, IO.IFileSystem fileSystem, Internal.StreamDigest digest) =>
         new(path, cancellationToken => IO.RecordFiles.OpenReadAsync(path, fileSystem, digest, cancellationToken)) { Path = path, FileSystem = fileSystem, ContentDigest = digest };
 
     internal static RecordInput FromFile(string path, IO.IFileSystem fileSystem)
