@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using System.Text.Unicode;
 
@@ -22,10 +21,6 @@ internal static class JsonLineParser
 
     // Container markers on the context stack: >= 0 is a trie node; <= ArrayBase is an array of a co-subject field.
     private const int ArrayBase = -2;
-
-    /// <summary>What ends a run of plain string bytes: the closing quote, an escape, or a control character (invalid).</summary>
-    private static readonly SearchValues<byte> s_stringSpecial = SearchValues.Create(
-        [(byte)'"', (byte)'\\', 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31]);
 
     /// <summary>Parses <paramref name="line"/> (without its line ending) into <paramref name="fields"/>.</summary>
     internal static MalformedKind Parse(ReadOnlySpan<byte> line, LineFields fields)
@@ -60,6 +55,7 @@ internal static class JsonLineParser
     private static MalformedKind Scan(ReadOnlySpan<byte> line, LineFields fields)
     {
         var paths = fields.Paths;
+        var specials = StringSpecials.Mark(line, ref fields.SpecialsScratch);
         var context = new ContextStack();
         var depth = 0;
         var maxDepth = 0;
@@ -111,7 +107,7 @@ internal static class JsonLineParser
                                 break;
                             case (byte)'"':
                                 token = JsonTokenType.String;
-                                i = ScanString(line, i, out escaped);
+                                i = ScanString(line, specials, i, out escaped);
                                 if (i < 0)
                                 {
                                     return MalformedKind.InvalidJson;
@@ -183,7 +179,7 @@ internal static class JsonLineParser
                         }
 
                         var nameStart = i + 1;
-                        i = ScanString(line, i, out var nameEscaped);
+                        i = ScanString(line, specials, i, out var nameEscaped);
                         if (i < 0)
                         {
                             return MalformedKind.InvalidJson;
@@ -310,19 +306,19 @@ internal static class JsonLineParser
     }
 
     /// <summary>Scans the string whose opening quote is at <paramref name="quote"/>; returns the index after its closing quote, or -1.</summary>
-    private static int ScanString(ReadOnlySpan<byte> line, int quote, out bool escaped)
+    private static int ScanString(ReadOnlySpan<byte> line, in StringSpecials specials, int quote, out bool escaped)
     {
         escaped = false;
         var i = quote + 1;
         while (true)
         {
-            var next = line[i..].IndexOfAny(s_stringSpecial);
-            if (next < 0)
+            // The closing quote, an escape, or a control character (invalid): whatever ends the run of plain bytes.
+            i = specials.NextFrom(i);
+            if (i < 0)
             {
                 return -1;
             }
 
-            i += next;
             var c = line[i];
             if (c == (byte)'"')
             {

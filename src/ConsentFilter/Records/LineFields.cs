@@ -35,6 +35,9 @@ internal sealed class LineFields
 
     internal FieldPaths Paths { get; }
 
+    /// <summary>The scanner's bitmap of string-ending bytes, kept between lines so a worker allocates it once.</summary>
+    internal ulong[]? SpecialsScratch;
+
     /// <summary>The value found at each field's path (last occurrence), or absent.</summary>
     internal JsonValueRef[] Values { get; }
 
