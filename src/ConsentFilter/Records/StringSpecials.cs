@@ -77,35 +77,41 @@ internal ref struct StringSpecials
         return -1;
     }
 
-    /// <summary>The marks of 64 bytes starting at <paramref name="at"/>, bit k for byte k.</summary>
+    /// <summary>The marks of 64 bytes starting at <paramref name="at"/>, bit k for byte k, at the widest vector this CPU has.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Block(ref byte at)
+    private static ulong Block(ref byte at) =>
+        Vector512.IsHardwareAccelerated ? Block512(ref at)
+        : Vector256.IsHardwareAccelerated ? Block256(ref at)
+        : Block128(ref at);
+
+    // One form per width, each tested against the others' oracle (the baseline native build and older CPUs run the
+    // narrower ones).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong Block512(ref byte at)
     {
-        if (Vector512.IsHardwareAccelerated)
-        {
-            var v = Vector512.LoadUnsafe(ref at);
-            return (Vector512.Equals(v, Vector512.Create((byte)'"'))
-                | Vector512.Equals(v, Vector512.Create((byte)'\\'))
-                | Vector512.LessThan(v, Vector512.Create((byte)0x20))).ExtractMostSignificantBits();
-        }
-
-        if (Vector256.IsHardwareAccelerated)
-        {
-            return Block256(Vector256.LoadUnsafe(ref at)) | ((ulong)Block256(Vector256.LoadUnsafe(ref at, 32)) << 32);
-        }
-
-        return Block128(Vector128.LoadUnsafe(ref at))
-            | ((ulong)Block128(Vector128.LoadUnsafe(ref at, 16)) << 16)
-            | ((ulong)Block128(Vector128.LoadUnsafe(ref at, 32)) << 32)
-            | ((ulong)Block128(Vector128.LoadUnsafe(ref at, 48)) << 48);
+        var v = Vector512.LoadUnsafe(ref at);
+        return (Vector512.Equals(v, Vector512.Create((byte)'"'))
+            | Vector512.Equals(v, Vector512.Create((byte)'\\'))
+            | Vector512.LessThan(v, Vector512.Create((byte)0x20))).ExtractMostSignificantBits();
     }
 
-    private static uint Block256(Vector256<byte> v) =>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong Block256(ref byte at) =>
+        Half256(Vector256.LoadUnsafe(ref at)) | ((ulong)Half256(Vector256.LoadUnsafe(ref at, 32)) << 32);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong Block128(ref byte at) =>
+        Quarter128(Vector128.LoadUnsafe(ref at))
+        | ((ulong)Quarter128(Vector128.LoadUnsafe(ref at, 16)) << 16)
+        | ((ulong)Quarter128(Vector128.LoadUnsafe(ref at, 32)) << 32)
+        | ((ulong)Quarter128(Vector128.LoadUnsafe(ref at, 48)) << 48);
+
+    private static uint Half256(Vector256<byte> v) =>
         (Vector256.Equals(v, Vector256.Create((byte)'"'))
         | Vector256.Equals(v, Vector256.Create((byte)'\\'))
         | Vector256.LessThan(v, Vector256.Create((byte)0x20))).ExtractMostSignificantBits();
 
-    private static uint Block128(Vector128<byte> v) =>
+    private static uint Quarter128(Vector128<byte> v) =>
         (Vector128.Equals(v, Vector128.Create((byte)'"'))
         | Vector128.Equals(v, Vector128.Create((byte)'\\'))
         | Vector128.LessThan(v, Vector128.Create((byte)0x20))).ExtractMostSignificantBits();
