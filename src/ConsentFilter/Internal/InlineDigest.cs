@@ -5,8 +5,8 @@ namespace ConsentFilter.Internal;
 
 /// <summary>A digest computed on the producer's thread as the bytes arrive, without copying them where it can.</summary>
 /// <remarks>
-/// A span of at least <see cref="DirectMinimum"/> bytes, arriving with nothing carried over, is hashed where it lies —
-/// just read or just written, so still in this core's cache. Smaller spans are gathered into a pooled
+/// A span of at least <see cref="DirectMinimum"/> bytes is hashed where it lies — just read or just written, so still
+/// in this core's cache — after any bytes gathered before it. Smaller spans are gathered into a pooled
 /// <see cref="CarrySize"/> buffer first, because BLAKE3 hashes 16 chunks (16 KiB) at a time and small updates cost
 /// several times more per byte. A failure of the hash throws to the producer at once.
 /// </remarks>
@@ -46,8 +46,10 @@ internal sealed class InlineDigest : StreamDigest
         }
 
         _failure?.Throw();
-        if (_filled == 0 && data.Length >= DirectMinimum)
+        if (data.Length >= DirectMinimum)
         {
+            // What was gathered goes first, as its own update; then the span itself, uncopied.
+            HashCarried();
             Hash(data);
             return;
         }
