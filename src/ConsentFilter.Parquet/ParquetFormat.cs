@@ -72,11 +72,19 @@ internal sealed class ParquetFormat : RecordFormatAdapter
             {
                 if (input.ContentDigest is { } digest)
                 {
-                    var buffer = new byte[1 << 16];
-                    int read;
-                    while ((read = await file.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                    // 1 MiB reads: the digest hashes spans this large where they lie, smaller ones it first copies.
+                    var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+                    try
                     {
-                        await digest.AppendAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                        int read;
+                        while ((read = await file.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                        {
+                            await digest.AppendAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                        }
+                    }
+                    finally
+                    {
+                        System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
                     }
 
                     file.Position = 0;
