@@ -21,9 +21,13 @@ internal abstract class StreamDigest : IDisposable
 
     internal abstract DigestAlgorithm Algorithm { get; }
 
+    /// <summary>Pins the placement for runs on this async flow (true: in place) — tests run whole filters both ways,
+    /// whatever the machine's core count; null: by core count.</summary>
+    internal static readonly AsyncLocal<bool?> InlineOverride = new();
+
     /// <summary>The placement this machine gets.</summary>
     internal static StreamDigest Create(DigestAlgorithm algorithm) =>
-        Environment.ProcessorCount <= InlineUpToProcessors ? new InlineDigest(algorithm) : new BackgroundDigest(algorithm);
+        InlineOverride.Value ?? Environment.ProcessorCount <= InlineUpToProcessors ? new InlineDigest(algorithm) : new BackgroundDigest(algorithm);
 
     /// <summary>Adds bytes.</summary>
     internal abstract void Append(ReadOnlySpan<byte> data);

@@ -108,6 +108,17 @@ public sealed class StreamDigestTests
     }
 
     [Theory]
+    [InlineData(true, typeof(InlineDigest))]
+    [InlineData(false, typeof(BackgroundDigest))]
+    public async Task Create_FollowsThePinnedPlacementOnItsFlow(bool inline, Type expected)
+    {
+        StreamDigest.InlineOverride.Value = inline;
+        await Task.Yield();
+        using var digest = StreamDigest.Create(DigestAlgorithm.Blake3);
+        Assert.IsType(expected, digest);
+    }
+
+    [Theory]
     [MemberData(nameof(Placements))]
     public async Task Disposed_BeforeCompletion_YieldsNoDigest(Placement placement)
     {
