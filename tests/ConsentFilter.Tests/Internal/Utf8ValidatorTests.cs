@@ -104,6 +104,38 @@ public sealed class Utf8ValidatorTests
         }
     }
 
+    /// <summary>
+    /// Sequences placed at every position of the last 80 bytes of texts of 120–270 bytes: from two blocks on, the tail
+    /// is read as the text's last block, overlapping the blocks before it, and checked after the block preceding it.
+    /// </summary>
+    [Fact]
+    public void Sequences_NearTheEndOfLongerTexts_AgreeWithTheFramework()
+    {
+        byte[][] sequences =
+        [
+            [0xF0, 0x90, 0x80, 0x80], [0xE2, 0x82, 0xAC], [0xC3, 0xA9], [0xED, 0xA0, 0x80], [0xE0, 0x9F, 0xBF], [0xF0, 0x90, 0x80],
+            [0xE2, 0x82], [0xC3], [0x80], [0xFF], [0xC3, 0xA9, 0x80],
+        ];
+        for (var length = 120; length <= 270; length++)
+        {
+            foreach (var sequence in sequences)
+            {
+                for (var fromEnd = 1; fromEnd <= 80; fromEnd++)
+                {
+                    var buffer = new byte[length];
+                    Array.Fill(buffer, (byte)'a');
+                    var at = length - fromEnd;
+                    for (var k = 0; k < sequence.Length && at + k < length; k++)
+                    {
+                        buffer[at + k] = sequence[k];
+                    }
+
+                    Assert.True(AllAgree(buffer), Convert.ToHexString(buffer));
+                }
+            }
+        }
+    }
+
     [Property(MaxTest = 3000)]
     public Property RandomBytes_AgreeWithTheFramework() => Prop.ForAll(
         Gen.ArrayOf(Gen.OneOf(Gen.Elements(s_interesting), Gen.Choose(0, 255).Select(b => (byte)b), Gen.Constant((byte)'x')))
