@@ -37,6 +37,9 @@ internal sealed partial class PhysicalFileSystem : IFileSystem
 {
     private const int OpenReadOnly = 0; // O_RDONLY, which opens a directory too (O_DIRECTORY differs between architectures)
 
+    /// <summary>The write buffer of a created file: writes this large or larger bypass it.</summary>
+    internal const int WriteBufferSize = 64 * 1024;
+
     private PhysicalFileSystem()
     {
     }
@@ -49,7 +52,10 @@ internal sealed partial class PhysicalFileSystem : IFileSystem
     public Stream CreateNew(string path)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
-        var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20, FileOptions.Asynchronous);
+        // A 64 KiB buffer gathers small writes (reports, logs, columnar pages); a write at least that large — a batch of
+        // kept records, hundreds of KiB — goes to the file directly. With a 1 MiB buffer every batch was first copied
+        // into it (1 % of a run's CPU).
+        var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, WriteBufferSize, FileOptions.Asynchronous);
         return OperatingSystem.IsLinux() ? new EarlyWritebackStream(file) : file;
     }
 

@@ -52,8 +52,8 @@ internal sealed class OutputSummary
     internal void AddRegion(ReadOnlySpan<char> region)
     {
         // Most records of a batch share their region with the record before (and most have none): a span compare
-        // instead of a hash lookup.
-        if (_lastRegion is { } last && region.SequenceEqual(last))
+        // instead of a hash lookup, and for no region not even that (the compare is a call in the native build).
+        if (_lastRegion is { } last && region.Length == last.Length && (region.IsEmpty || region.SequenceEqual(last)))
         {
             return;
         }
