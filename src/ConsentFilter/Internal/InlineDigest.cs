@@ -5,28 +5,15 @@ namespace ConsentFilter.Internal;
 
 /// <summary>A digest computed on the producer's thread as the bytes arrive, without copying them where it can.</summary>
 /// <remarks>
-/// <para>
 /// A span of at least <see cref="DirectMinimum"/> bytes is hashed where it lies — just read or just written, so still
 /// in this core's cache — after any bytes gathered before it. Smaller spans are gathered into a pooled
 /// <see cref="CarrySize"/> buffer first, because BLAKE3 hashes 16 chunks (16 KiB) at a time and small updates cost
 /// several times more per byte. A failure of the hash throws to the producer at once.
-/// </para>
-/// <para>
-/// Every update but the last is a whole number of <see cref="Group"/>s, so each starts where the stream is at a multiple
-/// of 16 KiB: only there does the BLAKE3 library take its 16-chunk path. An update that starts or ends elsewhere has
-/// its odd chunks compressed one at a time (measured ~7× the cost per byte); with the reader's ~1 MiB reads and the
-/// writer's ~400 KiB batches, which are never multiples of 16 KiB, that was 15 % of the hash's time. A large span's
-/// head tops the gathered bytes up to a whole group and its tail (under 16 KiB) is gathered for the next update:
-/// at most 32 KiB copied per span.
-/// </para>
 /// </remarks>
 internal sealed class InlineDigest : StreamDigest
 {
     internal const int DirectMinimum = 256 * 1024;
     internal const int CarrySize = 1 << 20;
-
-    /// <summary>What every update but the last is a multiple of: the 16 chunks of 1 KiB BLAKE3 hashes at once.</summary>
-    internal const int Group = 16 * 1024;
 
     private readonly DigestCore _core;
     private byte[]? _carry;
@@ -61,17 +48,24 @@ internal sealed class InlineDigest : StreamDigest
         _failure?.Throw();
         if (data.Length >= DirectMinimum)
         {
-            // The gathered bytes, topped up to a whole group from the span's head, go first as their own update; then
-            // the span's whole groups, uncopied; its tail waits in the carry.
-            var head = (Group - (_filled % Group)) % Group;
-            Gather(data[..head]);
+            // What was gathered goes first, as its own update; then the span itself, uncopied.
             HashCarried();
-            var body = (data.Length - head) / Group * Group;
-            Hash(data.Slice(head, body));
-            data = data[(head + body)..];
+            Hash(data);
+            return;
         }
 
-        Gather(data);
+        while (!data.IsEmpty)
+        {
+            _carry ??= ArrayPool<byte>.Shared.Rent(CarrySize);
+            var n = Math.Min(data.Length, CarrySize - _filled);
+            data[..n].CopyTo(_carry.AsSpan(_filled));
+            _filled += n;
+            data = data[n..];
+            if (_filled == CarrySize)
+            {
+                HashCarried();
+            }
+        }
     }
 
     internal override ValueTask AppendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
@@ -120,24 +114,6 @@ internal sealed class InlineDigest : StreamDigest
         }
     }
 
-    /// <summary>Copies into the carry, hashing it whenever it is full (a whole number of groups).</summary>
-    private void Gather(ReadOnlySpan<byte> data)
-    {
-        while (!data.IsEmpty)
-        {
-            _carry ??= ArrayPool<byte>.Shared.Rent(CarrySize);
-            var n = Math.Min(data.Length, CarrySize - _filled);
-            data[..n].CopyTo(_carry.AsSpan(_filled));
-            _filled += n;
-            data = data[n..];
-            if (_filled == CarrySize)
-            {
-                HashCarried();
-            }
-        }
-    }
-
-    /// <summary>Hashes the gathered bytes: between updates a whole number of groups, at completion whatever is left.</summary>
     private void HashCarried()
     {
         if (_filled > 0)
