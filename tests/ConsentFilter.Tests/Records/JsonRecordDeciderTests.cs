@@ -2,6 +2,9 @@ using System.Text;
 using ConsentFilter.Decisions;
 using ConsentFilter.Records;
 using ConsentFilter.Tests.Decisions;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
 
 namespace ConsentFilter.Tests.Records;
 
@@ -137,4 +140,45 @@ public class JsonRecordDeciderTests
 
         Assert.True(new JsonRecordDecider(policy).Decide(bytes, fields).IsKept);
     }
+
+    /// <summary>Regions a record may carry: table codes, subdivisions, case and space variants, escapes, non-ASCII readings,
+    /// numbers, long and unknown ones — more than the decider's region cache has slots, so entries collide and are replaced.</summary>
+    private static readonly string[] s_regions =
+    [
+        "\"US\"", "\"us\"", "\" US \"", "\"US-CA\"", "\"us-ca\"", "\"US_CA\"", "\"DE\"", "\"de\"", "\"DE-BY\"", "\"FR\"", "\"GB\"", "\"CN\"",
+        "\"IR\"", "\"ıR\"", "\"\\u0131r\"", "\"ſy\"", "\"ß\"", "\"ＣＮ\"", "\"\\u0055\\u0053\"", "\"\"", "\" \"", "\"ZZ\"", "\"XX-YY\"",
+        "\"CH\"", "\"ch\"", "\"NO\"", "\"IS\"", "\"LI\"", "\"BR\"", "\"IN\"", "\"JP\"", "\"KR\"", "\"AU\"", "\"CA\"", "\"CA-QC\"",
+        "\"united-states\"", "\"CN-\\ud800\"", "\"ABCDEFGH\"", "\"ABCDEFG\"", "\"DEU\"", "1", "12", "\"1\"",
+    ];
+
+    [Property(MaxTest = 60)]
+    public Property Decide_OneDeciderForManyRecords_SameVerdictAndSummaryAsAFreshOne() => Prop.ForAll(
+        Gen.ArrayOf(Gen.Zip(Gen.Elements(s_regions), Gen.Elements("us_granted", "us_unset", "de_granted", "us_denied")))
+            .Select(a => a.Take(200).ToArray()).ToArbitrary(),
+        records =>
+        {
+            // The decider keeps resolved regions between records: whatever came before, a record's verdict and its
+            // manifest summary region are those a decider that never saw another record gives.
+            var policy = TestData.Policy(DecisionData.Consent);
+            var shared = new JsonRecordDecider(policy);
+            var fields = new LineFields(s_paths);
+            foreach (var (region, user) in records)
+            {
+                var bytes = Encoding.UTF8.GetBytes($"{{\"user_id\":\"{user}\",\"region\":{region}}}");
+                if (JsonLineParser.Parse(bytes, fields) != MalformedKind.None)
+                {
+                    continue;
+                }
+
+                var verdict = shared.Decide(bytes, fields);
+                var summary = shared.SummaryRegion.ToString();
+                var fresh = new JsonRecordDecider(policy);
+                if (verdict != fresh.Decide(bytes, fields) || summary != fresh.SummaryRegion.ToString())
+                {
+                    return false.Label($"{user} {region}: {verdict} '{summary}'");
+                }
+            }
+
+            return true.ToProperty();
+        });
 }
