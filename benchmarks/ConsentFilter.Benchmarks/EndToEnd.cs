@@ -78,7 +78,7 @@ internal static class EndToEnd
                 jobs.Add(new Job(label, "duckdb", false, () => Measure(() => (long?)DuckDbPeer(corpus, format, duckInput, Path.Combine(output, $"duck.{format}")))));
             }
 
-            rows.AddRange(RunInterleaved(format, jobs, settings.Runs, bytes));
+            rows.AddRange(RunInterleaved(format, jobs, settings.Runs, bytes, output));
         }
 
         Console.WriteLine();
@@ -218,16 +218,17 @@ internal static class EndToEnd
     /// Runs every job once per round, round after round, so that whatever the machine does meanwhile (another tenant,
     /// the kernel writing back the previous run's output) falls on all of them alike rather than on whichever series
     /// ran at the time; each run starts after a <c>sync</c>, so none pays for the dirty pages of the one before. The
-    /// first job is the copy: each run's share of the copy's throughput is also taken within its round.
+    /// first job is the copy: each run's share of the copy's throughput is also taken within its round. The outputs of
+    /// the run before are deleted first too, so no run pays for freeing the last one's file when it replaces it.
     /// </summary>
-    private static IEnumerable<Row> RunInterleaved(string format, IReadOnlyList<Job> jobs, int runs, long bytes)
+    private static IEnumerable<Row> RunInterleaved(string format, IReadOnlyList<Job> jobs, int runs, long bytes, string output)
     {
         var results = jobs.Select(_ => new List<Result>()).ToArray();
         for (var round = 0; round < runs; round++)
         {
             for (var j = 0; j < jobs.Count; j++)
             {
-                Settle();
+                Settle(output);
                 results[j].Add(jobs[j].Run());
             }
         }
@@ -240,9 +241,17 @@ internal static class EndToEnd
         }
     }
 
-    /// <summary>Flushes every dirty page to disk (<c>sync</c>) so the next run does not share the disk with the last one's writeback.</summary>
-    private static void Settle()
+    /// <summary>
+    /// Deletes the files in the output directory and flushes every dirty page to disk (<c>sync</c>), so the next run
+    /// neither frees the last one's output nor shares the disk with its writeback.
+    /// </summary>
+    private static void Settle(string output)
     {
+        foreach (var file in Directory.EnumerateFiles(output))
+        {
+            File.Delete(file);
+        }
+
         using var sync = Process.Start(new ProcessStartInfo("sync") { UseShellExecute = false });
         sync?.WaitForExit();
     }
