@@ -71,7 +71,7 @@ internal sealed class ColumnarWorker(WorkerContext context) : IBatchWorker
             _ => author.IsEmpty ? MalformedKind.MissingUserId : MalformedKind.None,
         };
 
-        string? region = null;
+        var summaryRegion = string.Empty;
         RegionMatch? recordRegion = null;
         if (malformed == MalformedKind.None && regionColumn is not null)
         {
@@ -81,7 +81,7 @@ internal sealed class ColumnarWorker(WorkerContext context) : IBatchWorker
                     malformed = MalformedKind.InvalidUtf8;
                     break;
                 case CellState.Value:
-                    recordRegion = _regions.Resolve(regionBytes, out region);
+                    recordRegion = _regions.Resolve(regionBytes, out summaryRegion);
                     break;
             }
         }
@@ -100,7 +100,6 @@ internal sealed class ColumnarWorker(WorkerContext context) : IBatchWorker
 
         var subjects = new RecordDecision.ByteArraySubjects(_subjects);
         var verdict = RecordDecision.Decide(_policy, author, recordRegion, ref subjects);
-        var summaryRegion = _audit.HasSummary ? RecordAudit.SummaryRegion(region) : null;
         if (verdict.IsKept)
         {
             _audit.Kept(batch, verdict, summaryRegion);

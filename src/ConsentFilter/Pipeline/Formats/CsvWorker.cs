@@ -73,17 +73,16 @@ internal sealed class CsvWorker(WorkerContext context) : IBatchWorker
             return Quarantine(batch, entry, malformed, row);
         }
 
-        string? region = null;
+        var summaryRegion = string.Empty;
         RegionMatch? recordRegion = null;
         if (columns.Region >= 0 && _fields[columns.Region].Value(row, ref _cellScratch) is { IsEmpty: false } regionBytes)
         {
             // An empty cell is no region (CSV has no other way to leave one out); see docs/formats-csv.md.
-            recordRegion = _regions.Resolve(regionBytes, out region);
+            recordRegion = _regions.Resolve(regionBytes, out summaryRegion);
         }
 
         var subjects = new RecordDecision.ByteArraySubjects(_subjects);
         var verdict = RecordDecision.Decide(_policy, author, recordRegion, ref subjects);
-        var summaryRegion = _audit.HasSummary ? RecordAudit.SummaryRegion(region) : null;
         if (verdict.IsKept)
         {
             _audit.Kept(batch, verdict, summaryRegion);
