@@ -8,17 +8,15 @@ namespace ConsentFilter.Records;
 /// <remarks>One per worker: it owns scratch buffers for decoding escaped ids, so it is not thread-safe.</remarks>
 internal sealed class JsonRecordDecider(ConsentPolicy policy)
 {
-    private const int RegionCacheBits = 5;
-
     private byte[] _idScratch = new byte[256];
     private char[] _regionScratch = new char[64];
 
     /// <summary>
-    /// Resolved regions by their bytes in the line (up to 8 of them), direct-mapped: records repeat a handful of
-    /// regions, and decoding, normalizing and looking one up again for every record cost ~3 % of a run's CPU (perf).
-    /// The same bytes always decode and resolve the same way within a run (the policy is fixed), so a hit is exact.
+    /// Resolved regions by their bytes in the line (up to 8 of them): records repeat a handful of regions, and decoding,
+    /// normalizing and looking one up again for every record cost ~3 % of a run's CPU (perf). The same bytes always
+    /// decode and resolve the same way within a run (the policy is fixed), so a hit is exact.
     /// </summary>
-    private readonly RegionEntry?[] _regionCache = new RegionEntry?[1 << RegionCacheBits];
+    private readonly Internal.ShortKeyCache<RegionEntry> _regionCache = new();
 
     private int _normalizedRegionStart;
     private int _normalizedRegionLength;
@@ -67,25 +65,20 @@ internal sealed class JsonRecordDecider(ConsentPolicy policy)
     private RegionMatch ResolveRegionCached(ReadOnlySpan<byte> line, JsonValueRef region)
     {
         var raw = region.Raw(line);
-        if (raw.Length > sizeof(ulong))
-        {
-            return ResolveRegion(line, region);
-        }
-
-        // The bytes as one zero-padded word (a JSON token holds no NUL byte; the length is compared too).
-        var key = 0UL;
-        raw.CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(new Span<ulong>(ref key)));
-        var slot = (int)((key * 0x9E3779B97F4A7C15UL) >> (64 - RegionCacheBits));
-        if (_regionCache[slot] is { } entry && entry.Key == key && entry.Length == raw.Length)
+        if (_regionCache.TryGet(raw, out var entry))
         {
             _cachedSummaryRegion = entry.SummaryRegion;
             return entry.Match;
         }
 
         var match = ResolveRegion(line, region);
-        var summary = _regionScratch.AsSpan(_normalizedRegionStart - 1, _normalizedRegionLength + 1).ToArray();
-        _regionCache[slot] = new RegionEntry(key, raw.Length, match, summary);
-        _cachedSummaryRegion = summary;
+        if (raw.Length <= Internal.ShortKeyCache<RegionEntry>.MaxKeyLength)
+        {
+            var summary = _regionScratch.AsSpan(_normalizedRegionStart - 1, _normalizedRegionLength + 1).ToArray();
+            _regionCache.Set(raw, new RegionEntry(match, summary));
+            _cachedSummaryRegion = summary;
+        }
+
         return match;
     }
 
@@ -118,8 +111,8 @@ internal sealed class JsonRecordDecider(ConsentPolicy policy)
         return status == OperationStatus.Done ? written : throw new InvalidOperationException("region scratch too small");
     }
 
-    /// <summary>A region's bytes (packed, with their length), what they resolve to, and its <see cref="SummaryRegion"/>.</summary>
-    private sealed record RegionEntry(ulong Key, int Length, RegionMatch Match, char[] SummaryRegion);
+    /// <summary>What a region resolves to, and its <see cref="SummaryRegion"/>.</summary>
+    private sealed record RegionEntry(RegionMatch Match, char[] SummaryRegion);
 
     /// <summary>The co-subjects of a parsed line; each id is decoded when read (into the decider's scratch).</summary>
     private readonly ref struct JsonSubjects(JsonRecordDecider decider, ReadOnlySpan<byte> line, List<JsonValueRef> subjects) : ISubjectIds
