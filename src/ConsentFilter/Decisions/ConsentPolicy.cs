@@ -9,6 +9,11 @@ namespace ConsentFilter.Decisions;
 public sealed class ConsentPolicy
 {
     private readonly IConsentSnapshot _snapshot;
+
+    // The snapshot as its concrete type when it is the compiled one (every CLI run's): a direct call per subject
+    // instead of an interface dispatch, and home regions resolved once per shared array.
+    private readonly CompiledSnapshot? _compiled;
+    private readonly HomeRegionCache? _homes;
     private readonly int _purposeIndex;
 
     /// <summary>Creates the policy.</summary>
@@ -19,6 +24,8 @@ public sealed class ConsentPolicy
         ArgumentNullException.ThrowIfNull(jurisdictions);
         ArgumentException.ThrowIfNullOrWhiteSpace(purpose);
         _snapshot = snapshot;
+        _compiled = snapshot as CompiledSnapshot;
+        _homes = _compiled is null ? null : new HomeRegionCache(jurisdictions);
         Jurisdictions = jurisdictions;
         Purpose = purpose;
         UnknownUsers = unknownUsers;
@@ -134,7 +141,7 @@ public sealed class ConsentPolicy
     private SubjectVerdict Decide(ReadOnlySpan<byte> userId, RegionMatch? recordRegion, List<string>? trace)
     {
         // Step 1: the user must be known (or, by option, is judged as unset with no home region).
-        if (!_snapshot.TryGetUser(userId, out var consent))
+        if (!(_compiled is { } compiled ? compiled.TryGetUser(userId, out var consent) : _snapshot.TryGetUser(userId, out consent)))
         {
             if (UnknownUsers == UnknownUserPolicy.Drop)
             {
@@ -210,17 +217,10 @@ public sealed class ConsentPolicy
     /// <summary>Step 3: the most restrictive regime of the home regions and the record's region; none → <c>*</c>.</summary>
     private RegionMatch ApplicableRegime(string[] homeRegions, RegionMatch? recordRegion, List<string>? trace)
     {
-        RegionMatch? strictest = null;
         var homes = trace is null ? null : new List<string>();
-        foreach (var home in homeRegions)
-        {
-            var regime = Jurisdictions.Resolve(home, out var code);
-            homes?.Add($"   home region '{home}'{ReadingsNote(home)} → table code '{code}' ({regime.ToName()})");
-            if (strictest is null || regime > strictest.Value.Regime)
-            {
-                strictest = new RegionMatch(regime, code);
-            }
-        }
+        RegionMatch? strictest = homeRegions.Length == 0 ? null
+            : _homes is not null && trace is null ? _homes.Strictest(homeRegions)
+            : HomeRegionCache.Resolve(Jurisdictions, homeRegions, homes);
 
         if (recordRegion is { } record && (strictest is null || record.Regime > strictest.Value.Regime))
         {
@@ -240,7 +240,7 @@ public sealed class ConsentPolicy
 
     private static string Bool(bool value) => value ? "true" : "false";
 
-    private static string ReadingsNote(string normalizedRegion) =>
+    internal static string ReadingsNote(string normalizedRegion) =>
         RegionCode.IsPlain(normalizedRegion) ? string.Empty : " (not plain ASCII: the most restrictive of its readings)";
 }
 

@@ -21,8 +21,11 @@ internal sealed class OutputSummary
     private readonly HashSet<string> _regions = new(StringComparer.Ordinal);
     private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _lookup;
 
+    private const int RecentSlots = 16;
+
     private readonly int _maxEntries;
-    private string? _lastRegion;
+    private readonly string?[] _recent = new string?[RecentSlots];
+    private bool _sawNoRegion;
 
     /// <param name="maxEntries">Most hashes before the summary is abandoned.</param>
     /// <param name="expectedEntries">Room to make in each set at once (a run's summary: about the snapshot's users), so it does not grow by doubling.</param>
@@ -51,9 +54,21 @@ internal sealed class OutputSummary
 
     internal void AddRegion(ReadOnlySpan<char> region)
     {
-        // Most records of a batch share their region with the record before (and most have none): a span compare
-        // instead of a hash lookup, and for no region not even that (the compare is a call in the native build).
-        if (_lastRegion is { } last && region.Length == last.Length && (region.IsEmpty || region.SequenceEqual(last)))
+        // Most records have no region, and the others repeat a few: a flag for none and a 16-slot direct-mapped memory
+        // of regions already in the set (compared by value) answer most records without hashing into the set.
+        if (region.IsEmpty)
+        {
+            if (!_sawNoRegion)
+            {
+                _sawNoRegion = true;
+                _regions.Add(string.Empty);
+            }
+
+            return;
+        }
+
+        ref var recent = ref _recent[(region.Length + (region[^1] * 3) + (region[region.Length >> 1] * 5)) & (RecentSlots - 1)];
+        if (recent is not null && region.SequenceEqual(recent))
         {
             return;
         }
@@ -64,7 +79,7 @@ internal sealed class OutputSummary
             _regions.Add(known);
         }
 
-        _lastRegion = known;
+        recent = known;
     }
 
     /// <summary>Empties a batch's summary for the next batch, keeping its buffers (see <see cref="BatchSummaryPool"/>).</summary>
@@ -73,7 +88,8 @@ internal sealed class OutputSummary
         KeptPending.Clear();
         DroppedPending.Clear();
         _regions.Clear();
-        _lastRegion = null;
+        Array.Clear(_recent);
+        _sawNoRegion = false;
     }
 
     internal void Add(OutputSummary other)
@@ -97,6 +113,8 @@ internal sealed class OutputSummary
             Kept.Clear();
             Dropped.Clear();
             _regions.Clear();
+            Array.Clear(_recent);
+            _sawNoRegion = false;
         }
     }
 }
