@@ -15,23 +15,38 @@ namespace ConsentFilter.Decisions;
 /// </remarks>
 internal sealed class HomeRegionCache(JurisdictionTable jurisdictions)
 {
-    private const int Slots = 64;
+    // Open addressing, entries never replaced: once the few sets a run meets are in, the table is only read, so the
+    // cores' copies of it stay valid. (Direct-mapped slots that replaced on collision made two sets that shared a slot
+    // evict each other on every other subject, each time writing a line the other core then had to fetch again.)
+    private const int Slots = 256;
+    private const int Probes = 8;
 
     private readonly Entry?[] _entries = new Entry?[Slots];
 
     /// <summary>The strictest of <paramref name="homeRegions"/> (at least one), as <see cref="Resolve"/> gives it.</summary>
     internal RegionMatch Strictest(string[] homeRegions)
     {
-        ref var slot = ref _entries[RuntimeHelpers.GetHashCode(homeRegions) & (Slots - 1)];
-        var entry = Volatile.Read(ref slot);
-        if (entry is not null && entry.Matches(homeRegions))
+        var start = RuntimeHelpers.GetHashCode(homeRegions);
+        for (var probe = 0; probe < Probes; probe++)
         {
-            return entry.Strictest;
+            ref var slot = ref _entries[(start + probe) & (Slots - 1)];
+            var entry = Volatile.Read(ref slot);
+            if (entry is null)
+            {
+                // Not cached: resolve, and claim this slot unless another worker just did (either way the answer stands).
+                var strictest = Resolve(jurisdictions, homeRegions, null);
+                Interlocked.CompareExchange(ref slot, new Entry(homeRegions, [.. homeRegions], strictest), null);
+                return strictest;
+            }
+
+            if (entry.Matches(homeRegions))
+            {
+                return entry.Strictest;
+            }
         }
 
-        var strictest = Resolve(jurisdictions, homeRegions, null);
-        Volatile.Write(ref slot, new Entry(homeRegions, [.. homeRegions], strictest));
-        return strictest;
+        // Every slot this array may use holds another: resolved each time (more distinct sets than a run should meet).
+        return Resolve(jurisdictions, homeRegions, null);
     }
 
     /// <summary>The strictest of <paramref name="homeRegions"/> (at least one): the first of equally strict ones names the
