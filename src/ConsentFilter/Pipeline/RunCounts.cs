@@ -10,6 +10,11 @@ public sealed class RunCounts
     private readonly long[] _quarantined = new long[Enum.GetValues<MalformedKind>().Length];
     private readonly Dictionary<string, RegionCounts> _byRegion = new(StringComparer.Ordinal);
 
+    // The counts of the last few region codes, by the code's identity: a record's code is the jurisdiction table's own
+    // string, so most records find theirs here without hashing into the dictionary (a batch counts on one thread).
+    private readonly string?[] _recentCodes = new string?[RecentSlots];
+    private readonly RegionCounts?[] _recentCounts = new RegionCounts?[RecentSlots];
+
     /// <summary>Records seen (blank lines are not records).</summary>
     public long Records => Kept + DroppedTotal + QuarantinedTotal;
 
@@ -83,14 +88,24 @@ public sealed class RunCounts
         }
     }
 
+    private const int RecentSlots = 16;
+
     private RegionCounts Region(string code)
     {
+        var slot = code.Length == 0 ? 0 : (code.Length + code[0] + (code[^1] * 3)) & (RecentSlots - 1);
+        if (ReferenceEquals(_recentCodes[slot], code))
+        {
+            return _recentCounts[slot]!;
+        }
+
         if (!_byRegion.TryGetValue(code, out var counts))
         {
             counts = new RegionCounts();
             _byRegion.Add(code, counts);
         }
 
+        _recentCodes[slot] = code;
+        _recentCounts[slot] = counts;
         return counts;
     }
 }
