@@ -55,6 +55,7 @@ internal sealed class FieldPaths
                 child = new Node(_nodes.Count, name, -1, []);
                 _nodes.Add(child);
                 current.Children.Add(child);
+                current.ChildLengths |= Node.LengthBit(name.Length);
             }
 
             ids[i] = child.Id;
@@ -76,5 +77,11 @@ internal sealed class FieldPaths
         public int Field { get; set; } = field;
 
         public List<Node> Children { get; } = children;
+
+        /// <summary>Bit <c>n</c> set when a child's name is <c>n</c> bytes long (bit 63: 63 or more): most keys of a
+        /// record match no child by length alone, and the scanner skips comparing them.</summary>
+        public ulong ChildLengths { get; set; }
+
+        internal static ulong LengthBit(int length) => 1UL << Math.Min(length, 63);
     }
 }

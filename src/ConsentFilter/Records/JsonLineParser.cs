@@ -431,7 +431,15 @@ internal static class JsonLineParser
             return Untracked;
         }
 
-        foreach (var child in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(paths[container].Children))
+        // An unescaped name is as long as its text: no child of another length can match. (An escaped one is longer
+        // than its text, so it is compared in full.)
+        var node = paths[container];
+        if (!escaped && (node.ChildLengths & FieldPaths.Node.LengthBit(rawName.Length)) == 0)
+        {
+            return Untracked;
+        }
+
+        foreach (var child in System.Runtime.InteropServices.CollectionsMarshal.AsSpan(node.Children))
         {
             var name = child.Name;
             if (escaped ? EscapedNameEquals(rawName, name)
