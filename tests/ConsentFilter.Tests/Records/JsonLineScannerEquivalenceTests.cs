@@ -42,6 +42,41 @@ public sealed class JsonLineScannerEquivalenceTests
             return Agrees(line, s_paths[input.paths]).Label(Encoding.UTF8.GetString(line));
         });
 
+    /// <summary>Long strings whose escapes, backslash runs, quotes and controls fall on every side of the 64-byte words
+    /// the scanner indexes a line in — valid, and with a fragment broken or a stray byte inserted.</summary>
+    [Property(MaxTest = 1500)]
+    public Property Scanner_AgreesWithTheReaderBasedParser_OnLongEscapedStrings() => Prop.ForAll(
+        (from seed in Gen.Choose(0, int.MaxValue)
+         from breaks in Gen.Choose(0, 2)
+         from paths in Gen.Choose(0, s_paths.Length - 1)
+         select (seed, breaks, paths)).ToArbitrary(),
+        input =>
+        {
+            var random = new Random(input.seed);
+            string[] pieces = ["\\n", "\\\"", "\\\\", "\\u00e9", "\\ud83d\\ude00", "\\/", "\\t", "é", "🎉", "ab", " "];
+            string Text()
+            {
+                var text = new StringBuilder();
+                var length = random.Next(0, 200);
+                while (text.Length < length)
+                {
+                    text.Append(random.Next(3) == 0 ? new string('x', random.Next(1, 70)) : pieces[random.Next(pieces.Length)]);
+                }
+
+                return text.ToString();
+            }
+
+            var line = Encoding.UTF8.GetBytes($"{{\"{s_keys[random.Next(s_keys.Length)]}\":\"{Text()}\",\"user_id\":\"{Text()}\",\"recipients\":[\"{Text()}\"],\"region\":\"US\"}}").ToList();
+            byte[][] strays = [[(byte)'\\'], [(byte)'\\', (byte)'\\', (byte)'\\'], [(byte)'"'], [0x01], [0x0A], "\\u12"u8.ToArray(), "\\x"u8.ToArray()];
+            for (var b = 0; b < input.breaks; b++)
+            {
+                line.InsertRange(random.Next(line.Count), strays[random.Next(strays.Length)]);
+            }
+
+            var bytes = line.ToArray();
+            return Agrees(bytes, s_paths[input.paths]).Label(Encoding.UTF8.GetString(bytes));
+        });
+
     [Theory]
     [InlineData("{}")]
     [InlineData(" {\"user_id\":\"u1\"} ")]
