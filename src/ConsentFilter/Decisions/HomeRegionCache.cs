@@ -8,7 +8,7 @@ namespace ConsentFilter.Decisions;
 /// A compiled snapshot hands out one shared array per distinct set of home regions (a few hundred sets for millions of
 /// users), so a subject's home regions can be resolved by the array's identity: a reference compare instead of a trim,
 /// a case check and a table lookup per region per subject (the lookup alone was ~0.8 % of a run's CPU). Workers share
-/// the cache without locks: an entry is immutable and is published by one reference write. An entry also keeps the
+/// the cache without locks: an entry is immutable and claims an empty slot by one compare-exchange. An entry also keeps the
 /// elements the array held when it was resolved, and a hit needs the same elements, so a snapshot that refills one
 /// array for different users is resolved afresh rather than from another user's entry (fail-closed whatever the
 /// snapshot implementation).

@@ -44,6 +44,28 @@ public sealed class HomeRegionCacheTests
         });
 
     [Fact]
+    public void Strictest_FromManyThreads_OverMoreArraysThanSlots_EqualsResolvingAfresh()
+    {
+        // Thousands of distinct arrays (far past the slots and their probes, so most are resolved without a slot) asked
+        // from several threads at once, each many times: every answer must equal resolving without the cache.
+        var cache = new HomeRegionCache(s_table);
+        var arrays = Enumerable.Range(0, 3000)
+            .Select(i => new[] { s_regions[i % s_regions.Length], s_regions[(i / s_regions.Length) % s_regions.Length] })
+            .ToArray();
+        var wrong = 0;
+        Parallel.For(0, 4 * arrays.Length, new ParallelOptions { MaxDegreeOfParallelism = 4 }, k =>
+        {
+            var homes = arrays[(k * 7919) % arrays.Length];
+            if (cache.Strictest(homes) != HomeRegionCache.Resolve(s_table, homes, null))
+            {
+                Interlocked.Increment(ref wrong);
+            }
+        });
+
+        Assert.Equal(0, wrong);
+    }
+
+    [Fact]
     public void Strictest_OfAnArrayRefilledWithOtherRegions_IsResolvedAgain()
     {
         // A snapshot implementation may reuse one array for different users: an entry for its old elements must not

@@ -111,6 +111,22 @@ public sealed class JsonLineScannerEquivalenceTests
     }
 
     [Fact]
+    public void Scanner_AgreesOnKeysOfEveryLengthAroundTheLengthMask()
+    {
+        // The scanner skips keys of a length no path child has; lengths of 63 and more share one bit of that mask.
+        foreach (var fieldLength in new[] { 1, 62, 63, 64, 70 })
+        {
+            var field = new string('k', fieldLength);
+            var paths = new FieldPaths(field, "region", "id", ["recipients"]);
+            foreach (var keyLength in new[] { 1, 2, 62, 63, 64, 65, 70, 71 })
+            {
+                var line = Encoding.UTF8.GetBytes($"{{\"{new string('k', keyLength)}\":\"u1\",\"{new string('k', Math.Max(1, keyLength - 1))}x\":1}}");
+                Assert.True(Agrees(line, paths), $"field {fieldLength}, key {keyLength}");
+            }
+        }
+    }
+
+    [Fact]
     public void Scanner_AgreesOnDeepNesting()
     {
         foreach (var depth in new[] { 63, 64, 65, 71, 72, 73, 300 })
