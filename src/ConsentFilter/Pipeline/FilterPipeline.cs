@@ -118,11 +118,18 @@ internal sealed class FilterPipeline
                 }
             }
         }
-        finally
+        catch (Exception e)
         {
-            work.TryComplete();
-            order.TryComplete();
+            // Complete with the failure, not as finished: the writer and the workers must learn that the input stopped
+            // short from the channel itself. Completed plainly, the writer could see "no more batches" before this
+            // failure reaches the others and finish the output (or fail there with a message that hides this one).
+            work.TryComplete(e);
+            order.TryComplete(e);
+            throw;
         }
+
+        work.TryComplete();
+        order.TryComplete();
     }
 
     private static async Task WorkAsync(IBatchWorker worker, ChannelReader<RecordBatch> work, CancellationToken cancellationToken)
