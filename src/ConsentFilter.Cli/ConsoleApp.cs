@@ -67,20 +67,13 @@ public static class ConsoleApp
         PathConflictException p => (ExitCodes.UsageError, p.Message),
         OptionsValidationException o => (ExitCodes.UsageError, "invalid options: " + string.Join(" ", o.Failures)),
         UsageException u => (ExitCodes.UsageError, u.Message),
+        CommittedButUnreportedException c => (ExitCodes.RuntimeFailure, c.Message),
         OperationCanceledException when cancellationToken.IsCancellationRequested => (ExitCodes.RuntimeFailure, "cancelled; nothing was committed"),
         _ => (ExitCodes.RuntimeFailure, $"{OneLine(e.Message)}; nothing was committed"),
     };
 
     /// <summary>SPEC 5 allows one line on standard error: parser messages and echoed values (a quoted CSV cell) may hold line breaks.</summary>
     private static string OneLine(string message) => message.ReplaceLineEndings(" ");
-
-    /// <summary>The report's text when it is not written to a file: standard output, or standard error when data goes to standard output.</summary>
-    internal static async Task WriteReportAsync(FilterReport report, TextWriter writer)
-    {
-        using var buffer = new MemoryStream();
-        report.WriteJson(buffer);
-        await writer.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.ToArray())).ConfigureAwait(false);
-    }
 }
 
 /// <summary><c>--version</c>: the tool's version and how it runs (JIT, or native and its instruction set).</summary>
@@ -97,3 +90,6 @@ internal sealed class PrintVersion(TextWriter stdout) : System.CommandLine.Invoc
 
 /// <summary>A command-line problem found after parsing (e.g. a records file that does not exist).</summary>
 internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>A failure after the outputs were committed (printing a sharded run's task report): exit 1, but not "nothing was committed".</summary>
+internal sealed class CommittedButUnreportedException(string message, Exception inner) : Exception(message, inner);

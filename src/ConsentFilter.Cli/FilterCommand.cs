@@ -116,12 +116,10 @@ internal static class FilterCommand
             using var filter = RecordFilter.Load(consentPath, parse.GetValue(jurisdictions), options);
             using var progress = TerminalProgress.CreateIfTerminal(inputs);
             filter.Progress = progress;
-            var result = await filter.RunToFilesAsync(inputs, outputs, cancellationToken).ConfigureAwait(false);
-            if (outputs.Report is null)
-            {
-                await ConsoleApp.WriteReportAsync(result, outputs.Output == "-" ? stderr : stdout).ConfigureAwait(false);
-            }
-
+            // Without --report the report is printed, before the commit like any output: a closed or full standard
+            // output fails the run with nothing committed, instead of after it with the outputs already in place.
+            await filter.RunToFilesAsync(inputs, outputs.Report is null ? outputs with { ReportText = outputs.Output == "-" ? stderr : stdout } : outputs, cancellationToken)
+                .ConfigureAwait(false);
             return ExitCodes.Success;
         });
         return command;
@@ -154,7 +152,16 @@ internal static class FilterCommand
         }
         else
         {
-            await stdout.WriteLineAsync(report.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+            try
+            {
+                await stdout.WriteLineAsync(report.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+                await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                // Each file's outputs were committed on their own (and a rerun with --resume skips them): say so.
+                throw new CommittedButUnreportedException($"the outputs were committed, but the task report could not be printed: {e.Message}", e);
+            }
         }
 
         return ExitCodes.Success;

@@ -68,7 +68,7 @@ public sealed class AtomicFile : IAsyncDisposable, IDisposable
         }
 
         var directory = Path.GetDirectoryName(full) ?? ".";
-        var unique = $".{Path.GetFileName(full)}.{Guid.NewGuid():N}";
+        var unique = $".{Stem(Path.GetFileName(full))}.{Guid.NewGuid():N}";
         var temp = Path.Combine(directory, unique + ".tmp");
         lock (s_gate)
         {
@@ -78,6 +78,35 @@ public sealed class AtomicFile : IAsyncDisposable, IDisposable
             s_pending.Add(file);
             return file;
         }
+    }
+
+    /// <summary>
+    /// The final name, cut short (at a character boundary) where the temporary and backup names built on it would pass
+    /// the 255 bytes most file systems allow a name: a final name of 218 to 255 bytes is legal, its temporary one not.
+    /// </summary>
+    internal static string Stem(string fileName)
+    {
+        // "." + stem + "." + 32 hex digits + ".tmp" (or ".old").
+        const int Room = 255 - 38;
+        if (System.Text.Encoding.UTF8.GetByteCount(fileName) <= Room)
+        {
+            return fileName;
+        }
+
+        var length = 0;
+        var end = 0;
+        foreach (var rune in fileName.EnumerateRunes())
+        {
+            length += rune.Utf8SequenceLength;
+            if (length > Room)
+            {
+                break;
+            }
+
+            end += rune.Utf16SequenceLength;
+        }
+
+        return fileName[..end];
     }
 
     /// <summary>
@@ -272,8 +301,7 @@ internal static class AtomicCommit
                     var file = files[i];
                     if (!file.IsDirect && fileSystem.Exists(file.FinalPath))
                     {
-                        fileSystem.Move(file.FinalPath, file.BackupPath, overwrite: false);
-                        backedUp.Add(file);
+                        MoveAside(file, backedUp, fileSystem);
                     }
                 }
 
@@ -311,6 +339,38 @@ internal static class AtomicCommit
         foreach (var file in backedUp)
         {
             TryDelete(fileSystem, file.BackupPath);
+        }
+    }
+
+    /// <summary>Moves the older file at a final path to its backup name; a move that fails leaves no copy behind.</summary>
+    /// <remarks>
+    /// A move that cannot rename may copy (a link or copy, then an unlink of the original): where the unlink is refused
+    /// (another user's file in a sticky directory, an immutable file) the move fails with the copy made. The original is
+    /// still in place then, so the copy goes; if the original is gone, the copy is the older file and the rollback puts
+    /// it back.
+    /// </remarks>
+    private static void MoveAside(AtomicFile file, List<AtomicFile> backedUp, IFileSystem fileSystem)
+    {
+        try
+        {
+            fileSystem.Move(file.FinalPath, file.BackupPath, overwrite: false);
+            backedUp.Add(file);
+        }
+        catch
+        {
+            if (fileSystem.Exists(file.BackupPath))
+            {
+                if (fileSystem.Exists(file.FinalPath))
+                {
+                    TryDelete(fileSystem, file.BackupPath);
+                }
+                else
+                {
+                    backedUp.Add(file);
+                }
+            }
+
+            throw;
         }
     }
 

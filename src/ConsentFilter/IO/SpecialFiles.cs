@@ -21,11 +21,13 @@ internal static class SpecialFiles
         if (DescriptorOf(full) is { } descriptor)
         {
             // /dev/stderr and the like mean this process's descriptor, whatever it is (a terminal, a pipe or a file the
-            // shell redirected): written at its current offset, never reopened from the start or replaced.
+            // shell redirected): written at its current offset, never reopened from the start or replaced. Standard
+            // output and error go through StandardOutput, so a reader that went away fails the run (the console
+            // streams ignore EPIPE: /dev/stdout piped into `head` would otherwise report success for lost records).
             return descriptor switch
             {
-                1 => Console.OpenStandardOutput(),
-                2 => Console.OpenStandardError(),
+                1 => StandardOutput.Open(),
+                2 => StandardOutput.Open(StandardOutput.ErrorDescriptor),
                 _ => new FileStream(new SafeFileHandle(descriptor, ownsHandle: false), FileAccess.Write, bufferSize: 0),
             };
         }
@@ -37,6 +39,18 @@ internal static class SpecialFiles
 
         // No truncation, no lock; opening a FIFO waits for its reader, as any writer of a FIFO does.
         return new FileStream(full, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
+    }
+
+    /// <summary>Whether an output at <paramref name="path"/> is written in place (a device, FIFO, socket or own descriptor), not replaced by a rename.</summary>
+    internal static bool WrittenInPlace(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return false;
+        }
+
+        var full = Path.GetFullPath(path);
+        return DescriptorOf(full) is not null || IsSpecial(full);
     }
 
     /// <summary>Whether <paramref name="full"/> is, or links to, a device, FIFO or socket.</summary>

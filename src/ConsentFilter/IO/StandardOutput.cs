@@ -12,18 +12,21 @@ namespace ConsentFilter.IO;
 /// </remarks>
 internal static class StandardOutput
 {
+    internal const int ErrorDescriptor = 2;
+
     private const int BrokenPipe = 32; // EPIPE
 
-    internal static Stream Open()
+    /// <summary>Standard output, or standard error for <paramref name="descriptor"/> 2.</summary>
+    internal static Stream Open(int descriptor = 1)
     {
         if (!OperatingSystem.IsWindows())
         {
             try
             {
-                var file = new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+                var file = new FileStream(new SafeFileHandle(descriptor, ownsHandle: false), FileAccess.Write, bufferSize: 0);
                 if (!file.CanSeek)
                 {
-                    return new FailingWrites(file);
+                    return new FailingWrites(file, descriptor == ErrorDescriptor ? "standard error" : "standard output");
                 }
 
                 file.Dispose();
@@ -34,16 +37,16 @@ internal static class StandardOutput
             }
         }
 
-        return Console.OpenStandardOutput();
+        return descriptor == ErrorDescriptor ? Console.OpenStandardError() : Console.OpenStandardOutput();
     }
 
     /// <summary>Turns a write failure into one line that says what happened.</summary>
-    internal static IOException Describe(IOException e) =>
+    internal static IOException Describe(IOException e, string name = "standard output") =>
         new(e.HResult == BrokenPipe || e.Message.Contains("pipe", StringComparison.OrdinalIgnoreCase)
-            ? "standard output was closed by its reader (broken pipe): the records written to it are incomplete"
-            : $"cannot write to standard output: {e.Message}", e);
+            ? $"{name} was closed by its reader (broken pipe): the records written to it are incomplete"
+            : $"cannot write to {name}: {e.Message}", e);
 
-    private sealed class FailingWrites(FileStream inner) : Stream
+    private sealed class FailingWrites(FileStream inner, string name) : Stream
     {
         public override bool CanRead => false;
 
@@ -65,7 +68,7 @@ internal static class StandardOutput
             }
             catch (IOException e)
             {
-                throw Describe(e);
+                throw Describe(e, name);
             }
         }
 
@@ -80,7 +83,7 @@ internal static class StandardOutput
             }
             catch (IOException e)
             {
-                throw Describe(e);
+                throw Describe(e, name);
             }
         }
 

@@ -202,7 +202,10 @@ public sealed class RecordFilter : IDisposable
             throw new DataFileException(outputs.Output, 0, 0, $"{RecordFormats.Name(format.Format)} records are written to a file, not standard output");
         }
 
-        var manifest = _options.WriteManifest && outputs.Output != IO.RecordFiles.StandardStream;
+        // A manifest sits beside a file the run replaces: never beside standard output, a device (/dev/null), a FIFO or a
+        // descriptor (/dev/fd/N), where "beside" is /dev or /dev/fd and there is no file to re-digest later.
+        var replacesFile = outputs.Output != IO.RecordFiles.StandardStream && !IO.SpecialFiles.WrittenInPlace(outputs.Output);
+        var manifest = _options.WriteManifest && replacesFile;
         FileRunPaths.Check(Policy, inputPaths, outputs, manifest);
         // Each digest is fed by the reader (an input) or the writer (the output) as the bytes pass, hashed in place or on
         // a task of its own by the machine's core count (StreamDigest.Create); standard input is not a file anyone can
@@ -225,6 +228,14 @@ public sealed class RecordFilter : IDisposable
             if (reportFile is not null)
             {
                 report.WriteJson(reportFile.Stream);
+            }
+
+            if (outputs.ReportText is { } text)
+            {
+                using var json = new MemoryStream();
+                report.WriteJson(json);
+                await text.WriteLineAsync(Encoding.UTF8.GetString(json.GetBuffer(), 0, (int)json.Length)).ConfigureAwait(false);
+                await text.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
 
             // Phase 1: every output complete, on disk and closed; still nothing at a final path.
@@ -254,6 +265,11 @@ public sealed class RecordFilter : IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             AtomicFile?[] order = [kept.File, rejections?.File, quarantine?.File, manifestFile, reportFile?.File];
             AtomicCommit.Publish([.. order.OfType<AtomicFile>()], fileSystem);
+            if (!manifest && replacesFile)
+            {
+                RetireStaleManifest(outputs, fileSystem);
+            }
+
             return report;
         }
         finally
@@ -263,6 +279,36 @@ public sealed class RecordFilter : IDisposable
                 digest?.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// Deletes an older run's manifest beside an output just replaced without one: left there, it would describe data
+    /// that is gone (verify fails on it; purge, which also checks, would otherwise trust its user summary).
+    /// </summary>
+    /// <remarks>
+    /// After the commit, best effort: a manifest that stays (deletion failed, or a crash in between) no longer matches
+    /// the output's digest, which <see cref="Provenance.Manifest.Verify"/> and purge check. A file there that is another
+    /// output of this run, or not a manifest, is left alone.
+    /// </remarks>
+    private static void RetireStaleManifest(FilterFileOutputs outputs, IFileSystem fileSystem)
+    {
+        var path = RunManifest.PathFor(outputs.Output);
+        if (!fileSystem.Exists(path)
+            || FileRunPaths.Outputs(outputs, manifest: false).Any(o => o.Path != IO.RecordFiles.StandardStream && IO.PathIdentity.IsSameFile(o.Path, path)))
+        {
+            return;
+        }
+
+        try
+        {
+            Provenance.Manifest.Read(path);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+
+        AtomicCommit.TryDelete(fileSystem, path);
     }
 
     /// <summary>
@@ -330,7 +376,15 @@ public sealed record FilterOutputs(Stream Kept, Stream? Rejections = null, Strea
 /// <param name="Rejections">Rejection log, or null.</param>
 /// <param name="Quarantine">Quarantine file, or null.</param>
 /// <param name="Report">Report JSON, or null.</param>
-public sealed record FilterFileOutputs(string Output, string? Rejections = null, string? Quarantine = null, string? Report = null);
+public sealed record FilterFileOutputs(string Output, string? Rejections = null, string? Quarantine = null, string? Report = null)
+{
+    /// <summary>
+    /// Where the report is also written as text (indented JSON and a line break), such as a command's standard output.
+    /// It is written before the outputs are committed, like every other output: if writing it fails (a closed pipe, a
+    /// full disk), nothing is committed.
+    /// </summary>
+    public TextWriter? ReportText { get; init; }
+}
 
 /// <summary>What happened to one record.</summary>
 public enum RecordOutcome

@@ -15,7 +15,8 @@ namespace ConsentFilter.Provenance;
 /// of its kept records is still allowed and the failing (user, record region) of every dropped record is still not;
 /// then no record of its inputs can change fate.
 /// Otherwise it is filtered again from the inputs its manifest names (so newly allowed records come back too) and
-/// replaced atomically with a new manifest. An output without a manifest is re-filtered from itself, with a warning.
+/// replaced atomically with a new manifest. An output without a manifest, or whose manifest does not match its bytes
+/// (<see cref="Manifest.Verify"/>), is re-filtered from itself, with a warning.
 /// The new snapshot must be a CSV: the check needs the raw ids, which a compiled snapshot does not keep.
 /// </remarks>
 public static class Purge
@@ -57,9 +58,21 @@ public static class Purge
             }
 
             var manifestPath = Manifest.PathFor(output);
-            JsonObject? manifest = File.Exists(manifestPath) ? Manifest.Read(manifestPath) : null;
+            var hasManifest = File.Exists(manifestPath);
+            JsonObject? manifest = hasManifest ? Manifest.Read(manifestPath) : null;
             var purpose = manifest?["purpose"]?.GetValue<string>() ?? ConsentFilterDefaults.Purpose;
             var options = OptionsFrom(manifest, purpose);
+            if (manifest is not null && Manifest.Verify(output) is { } mismatch)
+            {
+                // A manifest that does not describe these bytes (an older run's, beside an output rewritten without one,
+                // or an output edited by hand) says nothing about which users the output holds: trusting its summary
+                // could leave a record of a user who is no longer allowed. The output is judged on its own records,
+                // read with the manifest's fields (the best word there is on which fields name users; the defaults
+                // would leave co-subjects unread) — but neither its summary nor its inputs are used.
+                report.Warnings.Add($"{output}: its manifest does not describe it ({mismatch}); re-filtered from the output itself");
+                manifest = null;
+            }
+
             var filter = new RecordFilter(PolicyFor(purpose, options.UnknownUsers), options);
             if (manifest is not null)
             {
@@ -86,7 +99,7 @@ public static class Purge
                     continue;
                 }
             }
-            else
+            else if (!hasManifest)
             {
                 report.Warnings.Add($"{output}: no manifest; re-filtered from the output itself (records newly allowed cannot come back)");
             }

@@ -20,14 +20,17 @@ public sealed class BrokenPipeTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [LinuxTheory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public async Task Filter_StandardOutputReaderClosesEarly_ExitsOneWithOneLineAndNoCompleteReport(bool reportFile)
+    [InlineData("-", true)]
+    [InlineData("-", false)]
+    [InlineData("/dev/stdout", true)]
+    [InlineData("/dev/fd/1", true)]
+    public async Task Filter_StandardOutputReaderClosesEarly_ExitsOneWithOneLineAndNoCompleteReport(string output, bool reportFile)
     {
+        // /dev/stdout and /dev/fd/1 are this process's descriptor 1 too: the same pipe, the same failure.
         string[] args =
         [
             "filter", "--records", "big.jsonl", "--consent", HandMadeCorpus.ConsentFile, "--jurisdictions", HandMadeCorpus.JurisdictionsFile,
-            "--out", "-", .. reportFile ? new[] { "--report", "report.json" } : [],
+            "--out", output, .. reportFile ? new[] { "--report", "report.json" } : [],
         ];
         using var cli = RunningCli.Start(_dir.Path, args, readStdoutYourself: true);
 

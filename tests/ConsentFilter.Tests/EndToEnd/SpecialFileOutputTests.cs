@@ -32,6 +32,21 @@ public sealed class SpecialFileOutputTests : IDisposable
     }
 
     [LinuxFact]
+    public async Task Filter_OutToADevice_WritesNoManifestBesideIt()
+    {
+        // "Beside" a device is /dev (a normal user cannot write there; root would litter it), and a device's bytes
+        // cannot be digested again: such outputs get no manifest, as standard output gets none.
+        var device = Fifo.NullDevice(_dir.Path);
+
+        var result = await CliProcess.RunAsync(_dir.Path, Filter("--out", device, "--report", "report.json"));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.False(File.Exists(device + ".manifest.json"), "a manifest was written beside a device");
+        Assert.Equal("character special file", Fifo.KindOf(device));
+        Assert.DoesNotContain(_dir.FileNames(), n => n.Contains(".manifest.json", StringComparison.Ordinal));
+    }
+
+    [LinuxFact]
     public async Task Filter_SymlinkToTheNullDeviceAsReport_StaysASymlink()
     {
         var device = Fifo.NullDevice(_dir.Path);

@@ -115,6 +115,48 @@ public sealed class PurgeTests : IDisposable
     }
 
     [Fact]
+    public async Task Purge_OutputRewrittenWithoutManifest_OlderManifestRetiredAndNeverTrusted()
+    {
+        var inputs = SplitSamples(2);
+        var consentA = Path.Combine(_root, "samples", "consent.csv");
+        var table = Path.Combine(_root, "samples", "jurisdictions.csv");
+        var output = Path.Combine(_temp, "out", "kept.jsonl");
+        var manifest = Manifest.PathFor(output);
+        Assert.Equal(0, await Cli([.. Common([inputs[0]], consentA, table), "--out", output]));
+        var older = await File.ReadAllBytesAsync(manifest);
+
+        // The same output rewritten from other records without a manifest: the older one must not stay beside it.
+        Assert.Equal(0, await Cli([.. Common([inputs[1]], consentA, table), "--out", output, "--no-manifest"]));
+        Assert.False(File.Exists(manifest), "an older run's manifest stayed beside an output rewritten without one");
+
+        // Should one still be there (a crash between the commit and its removal, an older tool), purge must not trust it:
+        // revoke a user who is in the new output only, so the older manifest's user summary cannot know them.
+        await File.WriteAllBytesAsync(manifest, older);
+        var firstRun = await File.ReadAllTextAsync(inputs[0]);
+        var user = (await File.ReadAllLinesAsync(output))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("user_id").ToString())
+            .First(u => !firstRun.Contains($"\"{u}\"", StringComparison.Ordinal));
+        var consentB = Path.Combine(_temp, "consent-b.csv");
+        await File.WriteAllLinesAsync(consentB, (await File.ReadAllLinesAsync(consentA)).Select(l =>
+        {
+            var fields = l.Split(',');
+            if (fields[0] == user)
+            {
+                fields[2] = "denied";
+            }
+
+            return string.Join(',', fields);
+        }));
+
+        var purge = await Purge.RunAsync([output], consentB, table, null);
+
+        Assert.Equal([output], purge.Changed);
+        Assert.Contains(purge.Warnings, w => w.Contains("does not describe", StringComparison.Ordinal));
+        Assert.DoesNotContain(File.ReadLines(output), l => l.Contains($"\"{user}\"", StringComparison.Ordinal));
+        Assert.Null(Manifest.Verify(output));
+    }
+
+    [Fact]
     public async Task Purge_NothingChanged_TouchesNothing()
     {
         var inputs = SplitSamples(3);
