@@ -59,6 +59,11 @@ internal static class SnapshotCommand
 
         command.SetAction(async (parse, cancellationToken) =>
         {
+            if (parse.GetValue(purposes) is { } given && given.Distinct(StringComparer.OrdinalIgnoreCase).Count() > CompiledSnapshot.MaxPurposes)
+            {
+                throw new UsageException($"--purpose: a compiled snapshot holds at most {CompiledSnapshot.MaxPurposes} purposes (got {given.Distinct(StringComparer.OrdinalIgnoreCase).Count()})");
+            }
+
             if (parse.GetValue(bucket) is { } bucketName)
             {
                 if (parse.GetValue(consent) is not null || parse.GetValue(asOf) is not null || database.IsGiven(parse))

@@ -93,6 +93,9 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
     /// <summary>Size of the file in bytes.</summary>
     public long FileBytes { get; }
 
+    /// <summary>The most purposes one compiled snapshot holds (two bits each in a 32-bit entry payload).</summary>
+    public static int MaxPurposes => CompiledSnapshotFormat.MaxPurposes;
+
     /// <summary>The binary format version this library writes for a file without merge state (it also reads version 2, with it).</summary>
     public static uint FormatVersion => CompiledSnapshotFormat.Version;
 
@@ -185,7 +188,13 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
                 throw Corrupt(path, "checksum mismatch (corrupt)");
             }
 
-            return new CompiledSnapshot(file, view, pointer, path, length);
+            var snapshot = new CompiledSnapshot(file, view, pointer, path, length);
+            if (verifyChecksum)
+            {
+                snapshot.ValidateEntries(path);
+            }
+
+            return snapshot;
         }
         catch (Exception e)
         {
@@ -376,6 +385,35 @@ public sealed unsafe partial class CompiledSnapshot : IConsentSnapshot, IDisposa
         }
 
         return -1;
+    }
+
+    /// <summary>
+    /// Every entry's payload means something: a consent code per purpose that is granted, unset or denied (never the
+    /// unused fourth value) and a region set the file holds.
+    /// </summary>
+    /// <remarks>
+    /// A checksum proves the file is what its writer wrote, not that the writer wrote sense (a bug, or a file edited and
+    /// re-checksummed). An undefined consent code would be neither denied nor unset, and pass in an opt-out region. Run
+    /// with the checksum, so a verified open reads the entries once more (a few ms per million users).
+    /// </remarks>
+    private void ValidateEntries(string path)
+    {
+        uint undefinedCodes = 0;
+        for (var p = 0; p < _purposeCount; p++)
+        {
+            undefinedCodes |= 0b11u << (p * 2);
+        }
+
+        for (long i = 0; i < _count; i++)
+        {
+            var payload = Unsafe.ReadUnaligned<uint>(_entries + (i * CompiledSnapshotFormat.EntrySize) + 12);
+            // A code is undefined where both of its bits are set: the low bit of each pair ANDed with the high bit.
+            var bothSet = payload & (payload >> 1) & 0x1555u & undefinedCodes;
+            if (bothSet != 0 || CompiledSnapshotFormat.RegionSet(payload) >= _regionSets.Length)
+            {
+                throw Corrupt(path, $"entry {i} holds {(bothSet != 0 ? "an undefined consent code" : "a region set the file does not have")} (corrupt)");
+            }
+        }
     }
 
     private static bool ChecksumMatches(byte* pointer, long length)

@@ -183,8 +183,9 @@ public sealed class ConsentPolicy
         trace?.Add($"4. regime {region.Regime.ToName()}: not excluded");
         var state = consent.States[_purposeIndex];
 
-        // Step 5: a denial counts in every regime.
-        if (state == ConsentState.Denied)
+        // Step 5: a denial counts in every regime. A value past Denied (none is defined; a snapshot implementation's bug)
+        // counts as one: whatever it meant, it is not a grant.
+        if (state >= ConsentState.Denied)
         {
             trace?.Add("5. consent denied → dropped: opted_out");
             return new SubjectVerdict(DropReason.OptedOut, region);
