@@ -80,6 +80,13 @@ internal static class RegionReadings
                 var needed = r.Utf16SequenceLength + (pendingSeparator ? 1 : 0);
                 if (written + needed > destination.Length)
                 {
+                    // The separator still goes in when it fits: "US_CA" cut to three characters is "US-" (country US),
+                    // not "US", which would match no country whenever the table's codes are all short.
+                    if (pendingSeparator && written < destination.Length)
+                    {
+                        destination[written++] = '-';
+                    }
+
                     complete = false;
                     return written;
                 }

@@ -113,6 +113,33 @@ public sealed class NonAsciiRegionTests
         return true;
     }
 
+    [Theory]
+    [InlineData("*,opt-out\nUS,excluded\n", "US_CA")]
+    [InlineData("*,opt-out\nUS,excluded\n", "us ca")]
+    [InlineData("*,opt-out\nCN,excluded\n", "CN_1")]
+    [InlineData("*,opt-out\nCN,excluded\n", "CN·11")]
+    public void Resolve_RunReadAsDashInATableOfShortCodes_FindsTheCountry(string csv, string region)
+    {
+        // Readings are cut to one more character than the longest code; the dash a run of other characters stands for
+        // must survive the cut, or with two-letter codes only "US_CA" would read as "US" (no country) and fall to `*`.
+        var table = TestData.Jurisdictions(csv);
+
+        Assert.Equal(Regime.Excluded, table.Resolve(region.AsSpan(), out var matched));
+        Assert.Equal(region[..2].ToUpperInvariant(), matched);
+    }
+
+    /// <summary>How a region resolves does not depend on a row that matches none of its readings (SPEC 2.3 lookup per reading).</summary>
+    [Property(MaxTest = 500, Arbitrary = [typeof(Arbitraries)])]
+    public bool Resolve_AnyRegion_UnrelatedLongerCodeChangesNothing(RegionText region)
+    {
+        const string Table = "code,regime\nUS,excluded\nCN,excluded\nSY,excluded\nFI,opt-in\n*,opt-out\n";
+        var shortCodes = TestData.Jurisdictions(Table);
+        var withLongerCode = TestData.Jurisdictions(Table + "QQQQQQQQQQQQ,opt-in\n");
+
+        var regime = shortCodes.Resolve(region.Text.AsSpan(), out var code);
+        return regime == withLongerCode.Resolve(region.Text.AsSpan(), out var other) && code == other;
+    }
+
     [Property(MaxTest = 300, Arbitrary = [typeof(Arbitraries)])]
     public bool Resolve_PlainAsciiRegion_UnchangedInvariantLookup(AsciiRegionText region)
     {
