@@ -25,6 +25,13 @@ internal static class IsoTimestamp
     internal static bool TryParseAnyForm(ReadOnlySpan<char> text, out DateTimeOffset value)
     {
         Span<char> scratch = stackalloc char[64];
+        text = text.Trim();
+        if (!DigitsWhereIsoWantsThem(text))
+        {
+            value = default;
+            return false;
+        }
+
         return DateTimeOffset.TryParseExact(DropExtraFractionDigits(text.Trim(), scratch), s_formats, CultureInfo.InvariantCulture,
             DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
     }
@@ -88,6 +95,34 @@ internal static class IsoTimestamp
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// What .NET's patterns let through and ISO 8601 does not: a fraction separator without a digit after it
+    /// (<c>10:00:00.Z</c>, as <c>F</c> matches zero digits) and an offset hour of one digit (<c>+2:00</c>).
+    /// </summary>
+    private static bool DigitsWhereIsoWantsThem(ReadOnlySpan<char> text)
+    {
+        var separator = text.IndexOfAny('.', ',');
+        if (separator >= 0 && (separator + 1 >= text.Length || !char.IsAsciiDigit(text[separator + 1])))
+        {
+            return false;
+        }
+
+        // The date's own dashes end at index 10 (yyyy-MM-dd); a sign after them starts an offset: hh, hhmm or hh:mm.
+        var sign = text.Length > 10 ? text[10..].IndexOfAny('+', '-') : -1;
+        if (sign < 0)
+        {
+            return true;
+        }
+
+        var offset = text[(10 + sign + 1)..];
+        return offset.Length switch
+        {
+            2 or 4 => !offset.ContainsAnyExceptInRange('0', '9'),
+            5 => offset[2] == ':' && !offset[..2].ContainsAnyExceptInRange('0', '9') && !offset[3..].ContainsAnyExceptInRange('0', '9'),
+            _ => false,
+        };
     }
 
     /// <summary>

@@ -45,4 +45,19 @@ public sealed class IsoTimestampTests
             Assert.Equal(general, value);
         }
     }
+
+    [Theory]
+    [InlineData("2026-01-01T10:00:00.Z", false)] // a fraction separator without a digit
+    [InlineData("2026-01-01T10:00:00,", false)]
+    [InlineData("2026-01-01T10:00:00+2:00", false)] // a one-digit offset hour
+    [InlineData("2026-01-01T10:00:00+2", false)]
+    [InlineData("2026-01-01T10:00:00+02:0", false)]
+    [InlineData("2026-01-01T10:00:00.5Z", true)]
+    [InlineData("2026-01-01T10:00:00+02:00", true)]
+    [InlineData("2026-01-01T10:00:00-05", true)]
+    [InlineData("2026-01-01T10:00", true)]
+    [InlineData("2026-01-01", true)]
+    [InlineData("2026-01-01+02:00", true)]
+    public void AnyForm_DigitsWhereIsoWantsThem(string text, bool accepted) =>
+        Assert.Equal(accepted, IsoTimestamp.TryParse(text, out _));
 }
