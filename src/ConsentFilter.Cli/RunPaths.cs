@@ -14,14 +14,27 @@ internal static class RunPaths
     {
         foreach (var input in inputs)
         {
-            if (input == StandardStream || File.Exists(input))
+            if (input == StandardStream || (File.Exists(input) && !IsDanglingLink(input)))
             {
                 continue;
             }
 
             throw new UsageException(Directory.Exists(input)
                 ? $"{input}: is a directory, not a records file (give its files, e.g. {Path.Combine(input, "*.jsonl")})"
-                : $"{input}: records file not found");
+                : $"{input}: records file not found{(File.Exists(input) ? " (a symbolic link to a file that does not exist)" : string.Empty)}");
+        }
+    }
+
+    /// <summary>A symbolic link whose final target is missing (or a loop of links): File.Exists is true for the link itself.</summary>
+    private static bool IsDanglingLink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget is not null && File.ResolveLinkTarget(path, returnFinalTarget: true) is not { Exists: true };
+        }
+        catch (IOException)
+        {
+            return true;
         }
     }
 
@@ -58,15 +71,34 @@ internal static class RunPaths
     public static void CheckFilter(IEnumerable<(string Role, string Path)> inputs, FilterFileOutputs outputs, bool manifest)
     {
         var written = new List<(string Role, string Path)> { ("--out", outputs.Output) };
+        AddIfGiven(written, "--rejected", outputs.Rejections);
+        AddIfGiven(written, "--quarantine", outputs.Quarantine);
+        AddIfGiven(written, "--report", outputs.Report);
+        foreach (var (role, path) in written)
+        {
+            RequireFilePath(role, path);
+        }
+
         if (manifest && outputs.Output != StandardStream)
         {
             written.Add(("the manifest of --out", Provenance.Manifest.PathFor(outputs.Output)));
         }
 
-        AddIfGiven(written, "--rejected", outputs.Rejections);
-        AddIfGiven(written, "--quarantine", outputs.Quarantine);
-        AddIfGiven(written, "--report", outputs.Report);
         PathIdentity.ThrowIfConflicting(inputs, written);
+    }
+
+    /// <summary>An output path must name a file: not empty, not a directory (existing, or written with a trailing separator).</summary>
+    private static void RequireFilePath(string role, string path)
+    {
+        if (path.Length == 0)
+        {
+            throw new UsageException($"{role}: the path is empty");
+        }
+
+        if (path != StandardStream && (Path.EndsInDirectorySeparator(path) || Directory.Exists(path)))
+        {
+            throw new UsageException($"{role} {path}: is a directory; give a file path");
+        }
     }
 
     /// <summary><c>filter --out-dir</c>: every file the task may write under the directory, and <c>--report</c>.</summary>

@@ -27,6 +27,38 @@ public sealed class RecordsArgumentTests : IDisposable
     }
 
     [LinuxFact]
+    public async Task Filter_RecordsIsADanglingSymlink_ExitsTwoLikeAMissingFile()
+    {
+        File.CreateSymbolicLink(_dir.File("records-link.jsonl"), _dir.File("gone.jsonl"));
+
+        var result = await CliProcess.RunInProcessAsync("filter", "--records", _dir.File("records-link.jsonl"), "--consent", _dir.File(HandMadeCorpus.ConsentFile), "--out", _dir.File("kept.jsonl"));
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains("records file not found (a symbolic link", Assert.Single(result.StdErrLines), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--out", "")]
+    [InlineData("--out", "newdir/")]
+    [InlineData("--out", "existing")]
+    [InlineData("--rejected", "existing")]
+    [InlineData("--report", "")]
+    public async Task Filter_OutputPathEmptyOrADirectory_ExitsTwoBeforeWritingAnything(string option, string path)
+    {
+        Directory.CreateDirectory(_dir.File("existing"));
+        var target = path.Length == 0 ? path : _dir.File(path);
+        string[] outputs = option == "--out" ? ["--out", target] : ["--out", _dir.File("kept.jsonl"), option, target];
+
+        var result = await CliProcess.RunInProcessAsync(
+            ["filter", "--records", _dir.File(HandMadeCorpus.RecordsFile), "--consent", _dir.File(HandMadeCorpus.ConsentFile), .. outputs]);
+
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.StartsWith($"consentfilter: error: {option}", Assert.Single(result.StdErrLines), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_dir.File("newdir")));
+        Assert.False(File.Exists(_dir.File("kept.jsonl")));
+    }
+
+    [LinuxFact]
     public async Task Filter_RecordsFromATerminal_PrintsAHintInsteadOfWaitingSilently()
     {
         // script(1) gives the CLI a pseudo-terminal as standard input.
