@@ -283,11 +283,11 @@ public sealed class RecordFilter : IDisposable
 
     /// <summary>
     /// Deletes an older run's manifest beside an output just replaced without one: left there, it would describe data
-    /// that is gone (verify fails on it; purge, which also checks, would otherwise trust its user summary).
+    /// that is gone (verify fails on it; purge, which also checks, would otherwise have trusted its user summary).
     /// </summary>
     /// <remarks>
     /// After the commit, best effort: a manifest that stays (deletion failed, or a crash in between) no longer matches
-    /// the output's digest, which <see cref="Provenance.Manifest.Verify"/> and purge check. A file there that is another
+    /// the output's digest, which verify and purge check. A file there that is another
     /// output of this run, or not a manifest, is left alone.
     /// </remarks>
     private static void RetireStaleManifest(FilterFileOutputs outputs, IFileSystem fileSystem)
@@ -299,16 +299,10 @@ public sealed class RecordFilter : IDisposable
             return;
         }
 
-        try
+        if (RunManifest.IsManifest(path))
         {
-            Provenance.Manifest.Read(path);
+            AtomicCommit.TryDelete(fileSystem, path);
         }
-        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
-        {
-            return;
-        }
-
-        AtomicCommit.TryDelete(fileSystem, path);
     }
 
     /// <summary>

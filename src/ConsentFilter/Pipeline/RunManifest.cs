@@ -17,6 +17,23 @@ internal static class RunManifest
     /// <summary>The schema of manifests written before the digest was named; still read and verified.</summary>
     internal const string SchemaV1 = "consentfilter.manifest/v1";
 
+    /// <summary>Whether the file at <paramref name="path"/> reads as a manifest of either schema (false when unreadable).</summary>
+    internal static bool IsManifest(string path)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("schema", out var schema)
+                && schema.ValueKind == JsonValueKind.String
+                && schema.GetString() is Schema or SchemaV1;
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>
     /// The digest of every input and output: BLAKE3, chosen by measurement (docs/performance.md, "The manifest's cost"):
     /// on this project's 2-core SHA-NI machine it costs ~0.24 CPU s per GiB against SHA-256's ~0.66, which the
