@@ -1,4 +1,5 @@
 using System.CommandLine;
+using ConsentFilter.Pipeline;
 using ConsentFilter.Provenance;
 using ConsentFilter.Sharding;
 
@@ -44,9 +45,13 @@ internal static class ProvenanceCommands
         var consent = new Option<string>("--consent") { Description = "The new consent CSV.", Required = true, HelpName = "CSV" };
         var jurisdictions = CommonOptions.Jurisdictions();
         var report = new Option<string?>("--report") { Description = "Write the purge report here instead of standard output.", HelpName = "PATH" };
+        var userField = new Option<string>("--user-field") { Description = "For an output without a matching manifest: its author's user id field.", DefaultValueFactory = _ => ConsentFilterDefaults.UserField, HelpName = "F" };
+        var regionField = new Option<string>("--region-field") { Description = "For an output without a matching manifest: its region field.", DefaultValueFactory = _ => ConsentFilterDefaults.RegionField, HelpName = "F" };
+        var subjectFields = new Option<string[]>("--subject-field") { Description = "For an output without a matching manifest: a co-subject field (repeatable). Without it, co-subjects of such an output go unread.", HelpName = "F" };
+        var purpose = CommonOptions.Purpose();
         var command = new Command("purge", "Re-filter only the outputs that hold a user who is no longer allowed.\n\nExample:\n  consentfilter purge --datasets 'filtered/*.jsonl' --consent consent-2026-11.csv --jurisdictions jurisdictions.csv")
         {
-            datasets, consent, jurisdictions, report,
+            datasets, consent, jurisdictions, report, userField, regionField, subjectFields, purpose,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -56,7 +61,20 @@ internal static class ProvenanceCommands
                 [.. paths.SelectMany(p => new (string, string?)[] { ("--datasets", p), ("--datasets manifest", Manifest.PathFor(p)) }),
                     ("--consent", parse.GetValue(consent)), ("--jurisdictions", parse.GetValue(jurisdictions))],
                 ("--report", parse.GetValue(report)));
-            var result = await ConsentFilter.Provenance.Purge.RunAsync(paths, parse.GetValue(consent)!, parse.GetValue(jurisdictions), null, cancellationToken).ConfigureAwait(false);
+            // What a manifest says wins; these read an output that has none (or one that does not match it).
+            var withoutManifest = new ConsentFilterOptions
+            {
+                UserField = parse.GetValue(userField)!,
+                RegionField = parse.GetValue(regionField)!,
+                Purpose = parse.GetValue(purpose)!,
+            };
+            foreach (var field in parse.GetValue(subjectFields) ?? [])
+            {
+                withoutManifest.SubjectFields.Add(field);
+            }
+
+            var result = await ConsentFilter.Provenance.Purge.RunAsync(paths, parse.GetValue(consent)!, parse.GetValue(jurisdictions), null, withoutManifest, cancellationToken)
+                .ConfigureAwait(false);
             foreach (var warning in result.Warnings)
             {
                 await stderr.WriteLineAsync($"consentfilter: warning: {warning}").ConfigureAwait(false);
@@ -71,7 +89,15 @@ internal static class ProvenanceCommands
             }
             else
             {
-                await stdout.WriteLineAsync(json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+                try
+                {
+                    await stdout.WriteLineAsync(json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
+                    await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException e)
+                {
+                    throw new CommittedButUnreportedException($"the purged outputs were replaced, but the purge report could not be printed: {e.Message}", e);
+                }
             }
 
             return result.Skipped.Count == 0 ? ExitCodes.Success : ExitCodes.RuntimeFailure;

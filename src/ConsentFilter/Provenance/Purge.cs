@@ -22,8 +22,19 @@ namespace ConsentFilter.Provenance;
 public static class Purge
 {
     /// <summary>Purges <paramref name="outputs"/> against the new consent.</summary>
+    /// <param name="outputs">Filtered outputs, each with its manifest beside it where it has one.</param>
+    /// <param name="newConsentCsv">The new consent CSV.</param>
+    /// <param name="jurisdictionsPath">The jurisdiction table, or null for the built-in one.</param>
+    /// <param name="secretKey">The key of manifests whose user summary is keyed with a secret.</param>
+    /// <param name="fieldsWithoutManifest">
+    /// How to read an output that has no manifest, or one that does not match it: its user, region and co-subject fields
+    /// and purpose (the run that wrote it knew them; without them co-subjects would go unread). Co-subject fields of a
+    /// mismatched manifest are read too. Null: the defaults, plus those of a mismatched manifest.
+    /// </param>
+    /// <param name="cancellationToken">Stops between outputs and inside a re-filtering run.</param>
     public static async Task<PurgeReport> RunAsync(
-        IReadOnlyList<string> outputs, string newConsentCsv, string? jurisdictionsPath, ulong? secretKey, CancellationToken cancellationToken = default)
+        IReadOnlyList<string> outputs, string newConsentCsv, string? jurisdictionsPath, ulong? secretKey, ConsentFilterOptions? fieldsWithoutManifest = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(outputs);
         var report = new PurgeReport();
@@ -60,17 +71,30 @@ public static class Purge
             var manifestPath = Manifest.PathFor(output);
             var hasManifest = File.Exists(manifestPath);
             JsonObject? manifest = hasManifest ? Manifest.Read(manifestPath) : null;
-            var purpose = manifest?["purpose"]?.GetValue<string>() ?? ConsentFilterDefaults.Purpose;
-            var options = OptionsFrom(manifest, purpose);
+            string purpose;
+            ConsentFilterOptions options;
             if (manifest is not null && Manifest.Verify(output) is { } mismatch)
             {
                 // A manifest that does not describe these bytes (an older run's, beside an output rewritten without one,
                 // or an output edited by hand) says nothing about which users the output holds: trusting its summary
                 // could leave a record of a user who is no longer allowed. The output is judged on its own records,
-                // read with the manifest's fields (the best word there is on which fields name users; the defaults
-                // would leave co-subjects unread) — but neither its summary nor its inputs are used.
+                // read with the given fields, or else the manifest's (the best word there is), and every co-subject
+                // field either names — but neither its summary nor its inputs are used.
                 report.Warnings.Add($"{output}: its manifest does not describe it ({mismatch}); re-filtered from the output itself");
+                var stale = OptionsFrom(manifest, manifest["purpose"]?.GetValue<string>() ?? ConsentFilterDefaults.Purpose);
+                options = WithoutManifest(fieldsWithoutManifest ?? stale, stale.SubjectFields);
+                purpose = options.Purpose;
                 manifest = null;
+            }
+            else if (manifest is null)
+            {
+                options = WithoutManifest(fieldsWithoutManifest ?? new ConsentFilterOptions(), []);
+                purpose = options.Purpose;
+            }
+            else
+            {
+                purpose = manifest["purpose"]?.GetValue<string>() ?? ConsentFilterDefaults.Purpose;
+                options = OptionsFrom(manifest, purpose);
             }
 
             var filter = new RecordFilter(PolicyFor(purpose, options.UnknownUsers), options);
@@ -101,7 +125,7 @@ public static class Purge
             }
             else if (!hasManifest)
             {
-                report.Warnings.Add($"{output}: no manifest; re-filtered from the output itself (records newly allowed cannot come back)");
+                report.Warnings.Add($"{output}: no manifest; re-filtered from the output itself with {(options.SubjectFields.Count == 0 ? "no co-subject field" : "co-subject fields " + string.Join(", ", options.SubjectFields))} (records newly allowed cannot come back)");
             }
 
             // Which records leave, and why: the old output decided under the new consent.
@@ -165,6 +189,26 @@ public static class Purge
         }
 
         return allowed;
+    }
+
+    /// <summary>The options of a re-filtering without a usable manifest: the fields given, and every co-subject field known.</summary>
+    private static ConsentFilterOptions WithoutManifest(ConsentFilterOptions given, IEnumerable<string> moreSubjectFields)
+    {
+        var options = new ConsentFilterOptions
+        {
+            Purpose = given.Purpose,
+            UserField = given.UserField,
+            RegionField = given.RegionField,
+            UnknownUsers = given.UnknownUsers,
+            MaxLineLength = given.MaxLineLength,
+            MaxSubjects = given.MaxSubjects,
+        };
+        foreach (var field in given.SubjectFields.Concat(moreSubjectFields).Distinct(StringComparer.Ordinal))
+        {
+            options.SubjectFields.Add(field);
+        }
+
+        return options;
     }
 
     private static ConsentFilterOptions OptionsFrom(JsonObject? manifest, string purpose)

@@ -157,6 +157,44 @@ public sealed class PurgeTests : IDisposable
     }
 
     [Fact]
+    public async Task PurgeCli_OutputWithoutManifest_CoSubjectFieldsGivenAreRead()
+    {
+        var inputs = SplitSamples(1);
+        var consentA = Path.Combine(_root, "samples", "consent.csv");
+        var table = Path.Combine(_root, "samples", "jurisdictions.csv");
+        var output = Path.Combine(_temp, "out", "kept.jsonl");
+        Assert.Equal(0, await Cli([.. Common(inputs, consentA, table), "--out", output, "--no-manifest"]));
+
+        // Revoke a user who is a co-subject of some kept record and the author of none.
+        var kept = await File.ReadAllLinesAsync(output);
+        var authors = kept.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("user_id").ToString()).ToHashSet(StringComparer.Ordinal);
+        var recipient = kept
+            .SelectMany(l => System.Text.Json.JsonDocument.Parse(l).RootElement.TryGetProperty("recipients", out var r) && r.ValueKind == System.Text.Json.JsonValueKind.Array
+                ? r.EnumerateArray().Select(e => e.ToString()).ToArray()
+                : [])
+            .First(u => !authors.Contains(u));
+        var consentB = Path.Combine(_temp, "consent-b.csv");
+        await File.WriteAllLinesAsync(consentB, (await File.ReadAllLinesAsync(consentA)).Select(l =>
+        {
+            var fields = l.Split(',');
+            if (fields[0] == recipient)
+            {
+                fields[2] = "denied";
+            }
+
+            return string.Join(',', fields);
+        }));
+        var stderr = new StringWriter();
+
+        var code = await ConsoleApp.RunAsync(["purge", "--datasets", output, "--consent", consentB, "--jurisdictions", table, "--subject-field", "recipients"], new StringWriter(), stderr);
+
+        Assert.True(code == 0, stderr.ToString());
+        Assert.Contains("co-subject fields recipients", stderr.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain(File.ReadLines(output), l => l.Contains($"\"{recipient}\"", StringComparison.Ordinal));
+        Assert.True(File.ReadLines(output).Count() < kept.Length);
+    }
+
+    [Fact]
     public async Task Purge_NothingChanged_TouchesNothing()
     {
         var inputs = SplitSamples(3);
