@@ -72,6 +72,23 @@ public static class ConsoleApp
         _ => (ExitCodes.RuntimeFailure, $"{OneLine(e.Message)}; nothing was committed"),
     };
 
+    /// <summary>
+    /// Prints what a command did after it committed it (a snapshot built, outputs purged): a standard output that fails
+    /// now must not be reported as "nothing was committed".
+    /// </summary>
+    internal static async Task PrintAfterCommitAsync(TextWriter stdout, string text, string committed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await stdout.WriteLineAsync(text).ConfigureAwait(false);
+            await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            throw new CommittedButUnreportedException($"{committed}, but what was done could not be printed: {e.Message}", e);
+        }
+    }
+
     /// <summary>SPEC 5 allows one line on standard error: parser messages and echoed values (a quoted CSV cell) may hold line breaks.</summary>
     private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 }

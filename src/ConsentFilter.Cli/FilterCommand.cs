@@ -118,7 +118,7 @@ internal static class FilterCommand
             filter.Progress = progress;
             // Without --report the report is printed, before the commit like any output: a closed or full standard
             // output fails the run with nothing committed, instead of after it with the outputs already in place.
-            await filter.RunToFilesAsync(inputs, outputs.Report is null ? outputs with { ReportText = outputs.Output == "-" ? stderr : stdout } : outputs, cancellationToken)
+            await filter.RunToFilesAsync(inputs, outputs.Report is null ? outputs with { ReportText = IsStandardOutput(outputs.Output) ? stderr : stdout } : outputs, cancellationToken)
                 .ConfigureAwait(false);
             return ExitCodes.Success;
         });
@@ -152,20 +152,20 @@ internal static class FilterCommand
         }
         else
         {
-            try
-            {
-                await stdout.WriteLineAsync(report.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
-                await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (IOException e)
-            {
-                // Each file's outputs were committed on their own (and a rerun with --resume skips them): say so.
-                throw new CommittedButUnreportedException($"the outputs were committed, but the task report could not be printed: {e.Message}", e);
-            }
+            // Each file's outputs were committed on their own (and a rerun with --resume skips them).
+            await ConsoleApp.PrintAfterCommitAsync(
+                stdout, report.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), "the outputs were committed", cancellationToken)
+                .ConfigureAwait(false);
         }
 
         return ExitCodes.Success;
     }
+
+    /// <summary>Whether records go to this process's standard output (<c>-</c>, <c>/dev/stdout</c>, <c>/dev/fd/1</c>, the file it is redirected to): then the report must not.</summary>
+    private static bool IsStandardOutput(string output) =>
+        output == "-"
+        || (OperatingSystem.IsLinux()
+            && (Path.GetFullPath(output) is "/dev/stdout" or "/dev/fd/1" or "/proc/self/fd/1" || ConsentFilter.IO.PathIdentity.IsSameFile(output, "/dev/stdout")));
 
     private static Shard ResolveShard(string? text, int? count)
     {

@@ -89,15 +89,9 @@ internal static class ProvenanceCommands
             }
             else
             {
-                try
-                {
-                    await stdout.WriteLineAsync(json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true })).ConfigureAwait(false);
-                    await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (IOException e)
-                {
-                    throw new CommittedButUnreportedException($"the purged outputs were replaced, but the purge report could not be printed: {e.Message}", e);
-                }
+                await ConsoleApp.PrintAfterCommitAsync(
+                    stdout, json.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }), "the purged outputs were replaced", cancellationToken)
+                    .ConfigureAwait(false);
             }
 
             return result.Skipped.Count == 0 ? ExitCodes.Success : ExitCodes.RuntimeFailure;

@@ -14,7 +14,7 @@ internal static class RunPaths
     {
         foreach (var input in inputs)
         {
-            if (input == StandardStream || (File.Exists(input) && !IsDanglingLink(input)))
+            if (input == StandardStream || (File.Exists(input) && !InputPaths.IsMissing(input)))
             {
                 continue;
             }
@@ -22,19 +22,6 @@ internal static class RunPaths
             throw new UsageException(Directory.Exists(input)
                 ? $"{input}: is a directory, not a records file (give its files, e.g. {Path.Combine(input, "*.jsonl")})"
                 : $"{input}: records file not found{(File.Exists(input) ? " (a symbolic link to a file that does not exist)" : string.Empty)}");
-        }
-    }
-
-    /// <summary>A symbolic link whose final target is missing (or a loop of links): File.Exists is true for the link itself.</summary>
-    private static bool IsDanglingLink(string path)
-    {
-        try
-        {
-            return new FileInfo(path).LinkTarget is not null && File.ResolveLinkTarget(path, returnFinalTarget: true) is not { Exists: true };
-        }
-        catch (IOException)
-        {
-            return true;
         }
     }
 

@@ -80,9 +80,10 @@ internal static class SnapshotCommand
                 await using var connection = new NATS.Client.Core.NatsConnection(new NATS.Client.Core.NatsOpts { Url = url, Name = "consentfilter-snapshot-build" });
                 await connection.ConnectAsync().ConfigureAwait(false);
                 var built = await Streaming.ConsentKv.CompileAsync(connection, bucketName, parse.GetValue(purposes)!, parse.GetValue(output)!, cancellationToken).ConfigureAwait(false);
-                await stdout.WriteLineAsync(
-                    $"{built.Path}: {built.Users} users from bucket '{bucketName}' up to stream sequence {built.BucketSource!.StreamSequence}, {built.Collisions} hash collisions, {built.Bytes} bytes")
-                    .ConfigureAwait(false);
+                await ConsoleApp.PrintAfterCommitAsync(
+                    stdout,
+                    $"{built.Path}: {built.Users} users from bucket '{bucketName}' up to stream sequence {built.BucketSource!.StreamSequence}, {built.Collisions} hash collisions, {built.Bytes} bytes",
+                    $"{built.Path} was written", cancellationToken).ConfigureAwait(false);
                 return ExitCodes.Success;
             }
 
@@ -136,9 +137,10 @@ internal static class SnapshotCommand
             var summary = fromDatabase
                 ? database.Build(parse, parse.GetValue(output)!, purposeList, options, cancellationToken)
                 : CompiledSnapshotBuilder.BuildFromCsv(csv!, parse.GetValue(output)!, purposeList, options, cancellationToken);
-            await stdout.WriteLineAsync(
-                $"{summary.Path}: {summary.Users} users, {summary.Rows} rows, {summary.Conflicts} conflicts, {summary.Collisions} hash collisions, {summary.Bytes} bytes")
-                .ConfigureAwait(false);
+            await ConsoleApp.PrintAfterCommitAsync(
+                stdout,
+                $"{summary.Path}: {summary.Users} users, {summary.Rows} rows, {summary.Conflicts} conflicts, {summary.Collisions} hash collisions, {summary.Bytes} bytes",
+                $"{summary.Path} was written", cancellationToken).ConfigureAwait(false);
             return ExitCodes.Success;
         });
         return command;

@@ -138,7 +138,9 @@ internal static class StreamCommand
             await using var connection = new NatsConnection(new NatsOpts { Url = parse.GetValue(nats)!, Name = "consentfilter-publish" });
             await connection.ConnectAsync().ConfigureAwait(false);
             var written = await ConsentKv.PublishAsync(connection, parse.GetValue(bucket)!, source, cancellationToken: cancellationToken).ConfigureAwait(false);
-            await stdout.WriteLineAsync($"{parse.GetValue(bucket)}: {written} users written ({source.Info.Rows} rows, {source.Info.Conflicts} conflicts)").ConfigureAwait(false);
+            await ConsoleApp.PrintAfterCommitAsync(
+                stdout, $"{parse.GetValue(bucket)}: {written} users written ({source.Info.Rows} rows, {source.Info.Conflicts} conflicts)",
+                $"bucket '{parse.GetValue(bucket)}' was written", cancellationToken).ConfigureAwait(false);
             return ExitCodes.Success;
         });
         return command;

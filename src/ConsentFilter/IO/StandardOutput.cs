@@ -43,7 +43,7 @@ internal static class StandardOutput
     /// <summary>Turns a write failure into one line that says what happened.</summary>
     internal static IOException Describe(IOException e, string name = "standard output") =>
         new(e.HResult == BrokenPipe || e.Message.Contains("pipe", StringComparison.OrdinalIgnoreCase)
-            ? $"{name} was closed by its reader (broken pipe): the records written to it are incomplete"
+            ? $"{name} was closed by its reader (broken pipe): what was written to it is incomplete"
             : $"cannot write to {name}: {e.Message}", e);
 
     private sealed class FailingWrites(FileStream inner, string name) : Stream

@@ -33,6 +33,8 @@ internal static class CsvRows
             CreateToString = SepToString.PoolPerCol(maximumStringLength: 40),
         };
         using var reader = Open(options, text, displayName);
+        var quoted = new Dictionary<string, string>(StringComparer.Ordinal);
+        var pool = quoted.GetAlternateLookup<ReadOnlySpan<char>>();
         var lastLine = 1;
         var previousRow = 0;
         while (true)
@@ -58,7 +60,7 @@ internal static class CsvRows
                 for (var i = 0; i < fields.Length; i++)
                 {
                     var raw = current[i].Span;
-                    fields[i] = raw.Contains('"') ? Unquote(raw, displayName, lastLine, i + 1) : current[i].ToString();
+                    fields[i] = raw.Contains('"') ? Unquote(raw, pool, displayName, lastLine, i + 1) : current[i].ToString();
                 }
 
                 row = new Row(lastLine, fields);
@@ -83,11 +85,34 @@ internal static class CsvRows
     /// opt-out row, an <c>excluded</c> region gone, the record kept). Here such a field stops the load instead, naming the
     /// line where its row starts: a quote inside an unquoted field, text after a closing quote, a quote never closed.
     /// </remarks>
-    private static string Unquote(ReadOnlySpan<char> raw, string displayName, int line, int column)
+    private static string Unquote(
+        ReadOnlySpan<char> raw, Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> pool, string displayName, int line, int column)
     {
         if (raw[0] != '"')
         {
             throw new DataFileException(displayName, line, column, "a quote inside an unquoted field (RFC 4180: a field holding a quote is quoted as a whole, its quotes doubled)");
+        }
+
+        // Most quoted cells hold no quote of their own (exports that quote every cell): their text, short ones pooled,
+        // as unquoted cells are (consent columns repeat a few values).
+        if (raw.Length >= 2 && raw[^1] == '"' && !raw[1..^1].Contains('"'))
+        {
+            var inner = raw[1..^1];
+            if (inner.Length > 40)
+            {
+                return inner.ToString();
+            }
+
+            if (!pool.TryGetValue(inner, out var pooled))
+            {
+                pooled = inner.ToString();
+                if (pool.Dictionary.Count < 1 << 16)
+                {
+                    pool.Dictionary[pooled] = pooled;
+                }
+            }
+
+            return pooled;
         }
 
         var value = new StringBuilder(raw.Length);

@@ -230,17 +230,9 @@ public sealed class RecordFilter : IDisposable
                 report.WriteJson(reportFile.Stream);
             }
 
-            if (outputs.ReportText is { } text)
-            {
-                using var json = new MemoryStream();
-                report.WriteJson(json);
-                await text.WriteLineAsync(Encoding.UTF8.GetString(json.GetBuffer(), 0, (int)json.Length)).ConfigureAwait(false);
-                await text.FlushAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            // Phase 1: every output complete, on disk and closed; still nothing at a final path.
+            // Phase 1: every output complete, on disk and closed; still nothing at a final path. Standard output waits.
             OutputFile[] all = [.. new[] { kept, rejections, quarantine, reportFile }.OfType<OutputFile>()];
-            foreach (var output in all)
+            foreach (var output in all.Where(o => o.File is not null))
             {
                 await output.PrepareAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -261,8 +253,26 @@ public sealed class RecordFilter : IDisposable
                 await manifestFile.PrepareAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            // The last moment a cancellation withdraws the run. Phase 2 publishes all or rolls back: data, manifest, report last.
+            // The last moment a cancellation withdraws the run.
             cancellationToken.ThrowIfCancellationRequested();
+
+            // What goes to standard output cannot be withdrawn once written, so its last bytes and a printed report go out
+            // only now, when nothing but the renames below can still fail: a report saying "complete" is never followed by
+            // a full disk or a cancellation. A failure to write them still withdraws the run.
+            foreach (var output in all.Where(o => o.File is null))
+            {
+                await output.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (outputs.ReportText is { } text)
+            {
+                using var json = new MemoryStream();
+                report.WriteJson(json);
+                await text.WriteLineAsync(Encoding.UTF8.GetString(json.GetBuffer(), 0, (int)json.Length)).ConfigureAwait(false);
+                await text.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+
+            // Phase 2 publishes all or rolls back: data, manifest, report last.
             AtomicFile?[] order = [kept.File, rejections?.File, quarantine?.File, manifestFile, reportFile?.File];
             AtomicCommit.Publish([.. order.OfType<AtomicFile>()], fileSystem);
             if (!manifest && replacesFile)
@@ -292,16 +302,19 @@ public sealed class RecordFilter : IDisposable
     /// </remarks>
     private static void RetireStaleManifest(FilterFileOutputs outputs, IFileSystem fileSystem)
     {
-        var path = RunManifest.PathFor(outputs.Output);
-        if (!fileSystem.Exists(path)
-            || FileRunPaths.Outputs(outputs, manifest: false).Any(o => o.Path != IO.RecordFiles.StandardStream && IO.PathIdentity.IsSameFile(o.Path, path)))
+        try
         {
-            return;
+            var path = RunManifest.PathFor(outputs.Output);
+            if (fileSystem.Exists(path)
+                && !FileRunPaths.Outputs(outputs, manifest: false).Any(o => o.Path != IO.RecordFiles.StandardStream && IO.PathIdentity.IsSameFile(o.Path, path))
+                && RunManifest.IsManifest(path))
+            {
+                AtomicCommit.TryDelete(fileSystem, path);
+            }
         }
-
-        if (RunManifest.IsManifest(path))
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            AtomicCommit.TryDelete(fileSystem, path);
+            // The run is committed: nothing here may turn it into a failure (see the remarks).
         }
     }
 

@@ -27,16 +27,19 @@ public static class Manifest
     public static JsonObject Read(string path)
     {
         JsonObject? manifest;
+        string? schema;
         try
         {
             manifest = JsonNode.Parse(File.ReadAllBytes(path)) as JsonObject;
+            schema = manifest?["schema"] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
         }
-        catch (JsonException e)
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException)
         {
+            // Not JSON, a duplicate key (ArgumentException when the object is first read), a value of another type.
             throw new InvalidDataException($"{path}: not a valid manifest ({e.Message})", e);
         }
 
-        return manifest is not null && manifest["schema"]?.GetValue<string>() is Schema or RunManifest.SchemaV1
+        return manifest is not null && schema is Schema or RunManifest.SchemaV1
             ? manifest
             : throw new InvalidDataException($"{path}: not a {Schema} manifest");
     }
@@ -75,18 +78,9 @@ public static class Manifest
             return e.Message;
         }
 
-        // v1 manifests name no algorithm: they hold SHA-256. An algorithm this version does not know fails verification.
-        var digestName = manifest["schema"]?.GetValue<string>() == RunManifest.SchemaV1 ? "sha256" : manifest["digest"]?.GetValue<string>();
-        if (Internal.DigestAlgorithms.Parse(digestName) is not { } algorithm)
+        if (DigestMismatch(output, manifest, manifestPath) is { } mismatch)
         {
-            return $"{manifestPath}: unknown digest algorithm '{digestName}'";
-        }
-
-        var expected = manifest["output"]?[digestName!]?.GetValue<string>();
-        var actual = Internal.DigestCore.OfFile(output, algorithm);
-        if (!string.Equals(expected, actual, StringComparison.Ordinal))
-        {
-            return $"{output}: {(algorithm == Internal.DigestAlgorithm.Blake3 ? "BLAKE3" : "SHA-256")} {actual} does not match the manifest's {expected ?? "(none)"}";
+            return mismatch;
         }
 
         foreach (var part in manifest["users"]?["overflowed"]?.GetValue<bool>() == true ? [] : new[] { "kept", "dropped" })
@@ -102,6 +96,23 @@ public static class Manifest
         return manifest["output"]?["records"]?.GetValue<long>() is long records && records != CountRecords(output)
             ? $"{output}: record count does not match the manifest's {records}"
             : null;
+    }
+
+    /// <summary>Re-hashes <paramref name="output"/> with the manifest's algorithm: null when it matches, else what does not.</summary>
+    internal static string? DigestMismatch(string output, JsonObject manifest, string manifestPath)
+    {
+        // v1 manifests name no algorithm: they hold SHA-256. An algorithm this version does not know fails verification.
+        var digestName = manifest["schema"]?.GetValue<string>() == RunManifest.SchemaV1 ? "sha256" : manifest["digest"]?.GetValue<string>();
+        if (Internal.DigestAlgorithms.Parse(digestName) is not { } algorithm)
+        {
+            return $"{manifestPath}: unknown digest algorithm '{digestName}'";
+        }
+
+        var expected = manifest["output"]?[digestName!]?.GetValue<string>();
+        var actual = Internal.DigestCore.OfFile(output, algorithm);
+        return string.Equals(expected, actual, StringComparison.Ordinal)
+            ? null
+            : $"{output}: {(algorithm == Internal.DigestAlgorithm.Blake3 ? "BLAKE3" : "SHA-256")} {actual} does not match the manifest's {expected ?? "(none)"}";
     }
 
     /// <summary>The records of a kept output, counted by its format's reader (a CSV output's header is no record).</summary>

@@ -73,17 +73,19 @@ public static class Purge
             JsonObject? manifest = hasManifest ? Manifest.Read(manifestPath) : null;
             string purpose;
             ConsentFilterOptions options;
-            if (manifest is not null && Manifest.Verify(output) is { } mismatch)
+            // The digest alone decides whether the manifest is this output's (matching bytes make its count theirs too):
+            // one read of the output, at the digest's GB/s.
+            if (manifest is not null && Manifest.DigestMismatch(output, manifest, manifestPath) is { } mismatch)
             {
                 // A manifest that does not describe these bytes (an older run's, beside an output rewritten without one,
                 // or an output edited by hand) says nothing about which users the output holds: trusting its summary
                 // could leave a record of a user who is no longer allowed. The output is judged on its own records,
                 // read with the given fields, or else the manifest's (the best word there is), and every co-subject
                 // field either names — but neither its summary nor its inputs are used.
-                report.Warnings.Add($"{output}: its manifest does not describe it ({mismatch}); re-filtered from the output itself");
                 var stale = OptionsFrom(manifest, manifest["purpose"]?.GetValue<string>() ?? ConsentFilterDefaults.Purpose);
                 options = WithoutManifest(fieldsWithoutManifest ?? stale, stale.SubjectFields);
                 purpose = options.Purpose;
+                report.Warnings.Add($"{output}: its manifest does not describe it ({mismatch}); re-filtered from the output itself as {Describe(options)}");
                 manifest = null;
             }
             else if (manifest is null)
@@ -125,7 +127,7 @@ public static class Purge
             }
             else if (!hasManifest)
             {
-                report.Warnings.Add($"{output}: no manifest; re-filtered from the output itself with {(options.SubjectFields.Count == 0 ? "no co-subject field" : "co-subject fields " + string.Join(", ", options.SubjectFields))} (records newly allowed cannot come back)");
+                report.Warnings.Add($"{output}: no manifest; re-filtered from the output itself as {Describe(options)} (records newly allowed cannot come back)");
             }
 
             // Which records leave, and why: the old output decided under the new consent.
@@ -190,6 +192,11 @@ public static class Purge
 
         return allowed;
     }
+
+    /// <summary>How an output without a usable manifest is read, for the warning: purpose and fields.</summary>
+    private static string Describe(ConsentFilterOptions options) =>
+        $"purpose {options.Purpose}, user field {options.UserField}, region field {options.RegionField}, "
+        + (options.SubjectFields.Count == 0 ? "no co-subject field" : "co-subject fields " + string.Join(", ", options.SubjectFields));
 
     /// <summary>The options of a re-filtering without a usable manifest: the fields given, and every co-subject field known.</summary>
     private static ConsentFilterOptions WithoutManifest(ConsentFilterOptions given, IEnumerable<string> moreSubjectFields)

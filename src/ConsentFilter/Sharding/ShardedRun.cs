@@ -139,15 +139,21 @@ public static class ShardedRun
         }
     }
 
-    /// <summary>Deletes <c>.FINAL.GUID.tmp</c> and <c>.FINAL.GUID.old</c> in <paramref name="folder"/>.</summary>
+    /// <summary>Deletes <c>.STEM.GUID.tmp</c> and <c>.STEM.GUID.old</c> in <paramref name="folder"/> (the stem is the final name, shortened past 217 bytes).</summary>
+    /// <remarks>
+    /// Two final names that share their first 217 bytes share a stem, so such files of one are taken for the other's:
+    /// harmless within a task (its files are done one after another), and a concurrent task's file removed this way
+    /// fails that task's commit (nothing published), never a wrong output.
+    /// </remarks>
     private static void RemoveStale(string folder, string final)
     {
+        var stem = AtomicFile.Stem(final);
         if (Directory.Exists(folder))
         {
-            foreach (var stale in Directory.EnumerateFiles(folder, $".{final}.*"))
+            foreach (var stale in Directory.EnumerateFiles(folder, $".{stem}.*"))
             {
-                // Exactly ".FINAL." + 32 hex digits + ".tmp" or ".old": never another output's file.
-                var rest = Path.GetFileName(stale)[(final.Length + 2)..];
+                // Exactly ".STEM." + 32 hex digits + ".tmp" or ".old": never another output's file.
+                var rest = Path.GetFileName(stale)[(stem.Length + 2)..];
                 if (rest.Length == 36 && (rest.EndsWith(".tmp", StringComparison.Ordinal) || rest.EndsWith(".old", StringComparison.Ordinal))
                     && rest[..32].All(char.IsAsciiHexDigitLower))
                 {

@@ -37,6 +37,28 @@ public sealed class RecordsArgumentTests : IDisposable
         Assert.Contains("records file not found (a symbolic link", Assert.Single(result.StdErrLines), StringComparison.Ordinal);
     }
 
+    [LinuxFact]
+    public async Task Filter_RecordsFromDevStdinAPipe_IsNoDanglingLink()
+    {
+        // /dev/stdin links to /proc/self/fd/0, whose target is "pipe:[N]", no path: it must still count as there.
+        var result = await CliProcess.RunAsync(_dir.Path, HandMadeCorpus.FilterArgs("--out", "kept.jsonl", "--report", "report.json")[..^0] is var args
+            ? [.. args.Select(a => a == HandMadeCorpus.RecordsFile ? "/dev/stdin" : a)]
+            : [], HandMadeCorpus.RecordsText());
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(HandMadeCorpus.ExpectedKept(), File.ReadAllText(_dir.File("kept.jsonl")));
+    }
+
+    [LinuxFact]
+    public async Task Filter_OutToDevStdoutWithoutReport_StandardOutputHoldsOnlyTheRecords()
+    {
+        var result = await CliProcess.RunAsync(_dir.Path, HandMadeCorpus.FilterArgs("--out", "/dev/stdout"));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(HandMadeCorpus.ExpectedKept(), result.StdOut);
+        Assert.Contains("\"complete\": true", result.StdErr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--out", "")]
     [InlineData("--out", "newdir/")]
