@@ -49,7 +49,12 @@ internal sealed class ArrowFormat : RecordFormatAdapter
 
             var body = isFile ? stream : new PrefixedStream(head.AsMemory(0, read), stream);
             var reader = ReaderAllocator.Value is { } allocator ? new ArrowStreamReader(body, allocator, leaveOpen: true) : new ArrowStreamReader(body, leaveOpen: true);
-            var schema = new ColumnarSchema(reader.Schema) { IsIpcFile = isFile };
+            // The IPC file format is the stream format (schema message first) between magic and footer. A file without
+            // that message (Apache.Arrow's file writer ended before any batch writes one) has its schema only in the
+            // footer: refused with a clear word rather than read past.
+            var streamSchema = reader.Schema
+                ?? throw new DataFileException(input.Name, 0, 0, "the Arrow IPC data has no schema message (a file written without any record batch?); write at least one batch, or the stream format");
+            var schema = new ColumnarSchema(streamSchema) { IsIpcFile = isFile };
             var columns = DecisionColumns.Resolve(schema.Schema, run.Options, input.Name);
             ColumnarSchema.Check(run, schema, input.Name, "Arrow");
             return new ArrowRecordReader(stream, reader, isFile, columns, inputIndex, input.Name);

@@ -94,6 +94,15 @@ internal sealed class ColumnPath
                 return null;
             }
 
+            // A decision column named twice (SPEC 2.1's duplicate key, in a schema): reading the first would ignore the
+            // other — a second region that is excluded, a second user who revoked. Every row would be malformed, so the
+            // input is refused, as a CSV header naming a read column twice is. (The id is not read for the decision.)
+            if (option != "id field" && fields.Skip(index + 1).Any(f => string.Equals(f.Name, parts[level], StringComparison.Ordinal)))
+            {
+                throw new DataFileException(file, 0, 0,
+                    $"column '{string.Join('.', parts[..(level + 1)])}' appears more than once; it is on the {option} path '{path}', so which one counts cannot be told");
+            }
+
             indices[level] = index;
             var type = fields[index].DataType;
             if (level < parts.Length - 1)

@@ -92,6 +92,63 @@ public sealed class ColumnarInputTests
         }
     }
 
+    [Theory]
+    [InlineData("user_id", true)]
+    [InlineData("region", true)]
+    [InlineData("recipients", true)]
+    [InlineData("id", false)]
+    public async Task Arrow_DecisionColumnNamedTwice_RefusedNeverTheFirstOneRead(string twice, bool refused)
+    {
+        // One row: user "a" (granted), region US; the second column of the doubled name holds what must drop it (a denied
+        // user, an excluded region, a denied co-subject). Reading only the first would keep the row.
+        using var dir = new TempDirectory();
+        StringArray Text(string value) => new StringArray.Builder().Append(value).Build();
+        var columns = new List<(string Name, IArrowArray Array)>
+        {
+            ("id", Text("r1")), ("user_id", Text("u00")), ("region", Text("US")), ("recipients", Text("u00")),
+            (twice, Text(twice switch { "region" => "CN", "id" => "r2", _ => "u02" })),
+        };
+        var schema = new Schema.Builder();
+        foreach (var (name, _) in columns)
+        {
+            schema.Field(f => f.Name(name).DataType(StringType.Default).Nullable(true));
+        }
+
+        var input = dir.File("records.arrow");
+        await WriteArrowAsync(input, new RecordBatch(schema.Build(), columns.Select(c => c.Array), 1));
+        var run = () => new RecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([input], new FilterFileOutputs(dir.File("kept.arrow")));
+
+        if (refused)
+        {
+            var error = await Assert.ThrowsAsync<DataFileException>(run);
+            Assert.Contains($"'{twice}' appears more than once", error.Message, StringComparison.Ordinal);
+            Assert.False(File.Exists(dir.File("kept.arrow")));
+        }
+        else
+        {
+            Assert.Equal(1, (await run()).Totals.Kept);
+        }
+    }
+
+    [Fact]
+    public async Task Arrow_FileWithoutASchemaMessage_ClearDataFileError()
+    {
+        using var dir = new TempDirectory();
+        var input = dir.File("records.arrow");
+        await using (var output = File.Create(input))
+        {
+            using var writer = new ArrowFileWriter(output, TabularCorpus.ArrowSchema);
+            await writer.WriteStartAsync();
+            await writer.WriteEndAsync();
+        }
+
+        var error = await Assert.ThrowsAsync<DataFileException>(() =>
+            new RecordFilter(TabularCorpus.Policy(), Options()).RunToFilesAsync([input], new FilterFileOutputs(dir.File("kept.arrow"))));
+
+        Assert.Contains("no schema message", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.File("kept.arrow")));
+    }
+
     [Fact]
     public async Task Arrow_UserColumnOfUnreadableType_DataFileError()
     {
