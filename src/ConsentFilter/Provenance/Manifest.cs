@@ -19,6 +19,9 @@ public static class Manifest
     /// <summary>The schema name written in every manifest.</summary>
     public const string Schema = RunManifest.Schema;
 
+    /// <summary>The schema of manifests written before the digest was named (SHA-256).</summary>
+    internal const string SchemaV1 = RunManifest.SchemaV1;
+
     /// <summary>The manifest path for an output.</summary>
     public static string PathFor(string output) => RunManifest.PathFor(output);
 

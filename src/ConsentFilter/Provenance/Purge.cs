@@ -38,19 +38,33 @@ public static class Purge
     {
         ArgumentNullException.ThrowIfNull(outputs);
         var report = new PurgeReport();
-        var allowedByKey = new Dictionary<(ulong, string), HashSet<ulong>>();
+        // Keyed by the policy too: outputs of another purpose or table day allow other pairs.
+        var allowedByKey = new Dictionary<(ConsentPolicy, ulong, string), HashSet<ulong>>();
 
         // The new consent and table are loaded once per purpose and policy, not once per output.
-        var policies = new Dictionary<(string, UnknownUserPolicy), ConsentPolicy>();
-        ConsentPolicy PolicyFor(string purpose, UnknownUserPolicy unknownUsers)
+        var snapshots = new Dictionary<string, ConsentSnapshot>(StringComparer.Ordinal);
+        var policies = new Dictionary<(string, UnknownUserPolicy, DateOnly?), ConsentPolicy>();
+        ConsentPolicy PolicyFor(string purpose, UnknownUserPolicy unknownUsers, DateOnly? runDay)
         {
-            if (!policies.TryGetValue((purpose, unknownUsers), out var policy))
+            if (!snapshots.TryGetValue(purpose, out var snapshot))
             {
-                var snapshot = ConsentSnapshot.LoadCsv(newConsentCsv, [purpose]);
-                var day = snapshot.Info.AsOf is { } asOf ? DateOnly.FromDateTime(asOf.UtcDateTime) : (DateOnly?)null;
+                snapshot = ConsentSnapshot.LoadCsv(newConsentCsv, [purpose]);
+                snapshots.Add(purpose, snapshot);
+            }
+
+            // A dated table is read as of the new snapshot's day, but never earlier than the day the run read it (its
+            // --as-of): a region excluded since then must stay excluded, whatever the new snapshot's timestamps say.
+            var day = snapshot.Info.AsOf is { } asOf ? DateOnly.FromDateTime(asOf.UtcDateTime) : (DateOnly?)null;
+            if (runDay is { } run && (day is null || run > day))
+            {
+                day = run;
+            }
+
+            if (!policies.TryGetValue((purpose, unknownUsers, day), out var policy))
+            {
                 var table = jurisdictionsPath is null ? JurisdictionTable.BuiltIn : JurisdictionTable.LoadFile(jurisdictionsPath, day);
                 policy = new ConsentPolicy(snapshot, table, purpose, unknownUsers);
-                policies.Add((purpose, unknownUsers), policy);
+                policies.Add((purpose, unknownUsers, day), policy);
             }
 
             return policy;
@@ -71,6 +85,10 @@ public static class Purge
             var manifestPath = Manifest.PathFor(output);
             var hasManifest = File.Exists(manifestPath);
             JsonObject? manifest = hasManifest ? Manifest.Read(manifestPath) : null;
+            var runDay = manifest?["jurisdictions"]?["as_of"] is JsonValue asOfValue && asOfValue.TryGetValue<string>(out var asOfText)
+                && DateOnly.TryParseExact(asOfText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsedDay)
+                ? parsedDay
+                : (DateOnly?)null;
             string purpose;
             ConsentFilterOptions options;
             // The digest alone decides whether the manifest is this output's (matching bytes make its count theirs too):
@@ -99,14 +117,14 @@ public static class Purge
                 options = OptionsFrom(manifest, purpose);
             }
 
-            var filter = new RecordFilter(PolicyFor(purpose, options.UnknownUsers), options);
+            var filter = new RecordFilter(PolicyFor(purpose, options.UnknownUsers, runDay), options);
             if (manifest is not null)
             {
                 var key = manifest["users"]?["seed"]?.GetValue<string>() is { } seed
                     ? ulong.Parse(seed, CultureInfo.InvariantCulture)
                     : secretKey ?? throw new InvalidOperationException($"{manifestPath}: the user summary is keyed with a secret key; pass the same key");
                 var regions = manifest["users"]?["regions"]?.AsArray().Select(r => r!.GetValue<string>()).ToList() ?? [];
-                var cacheKey = (key, string.Join('\n', regions));
+                var cacheKey = (filter.Policy, key, string.Join('\n', regions));
                 if (!allowedByKey.TryGetValue(cacheKey, out var allowed))
                 {
                     allowed = AllowedPairs(filter.Policy, new UserSummaryHasher(key), regions);
@@ -138,11 +156,18 @@ public static class Purge
             }
 
             var inputs = manifest?["inputs"]?.AsArray().Select(i => i!["path"]!.GetValue<string>()).ToList() ?? [];
-            if (inputs.Count == 0 || !inputs.All(File.Exists))
+            var missing = inputs.Count == 0 || !inputs.All(File.Exists);
+            // An input re-read must be the one the output was made from: a path the manifest names may now hold another
+            // file (changed in place, or a relative path read from another directory), whose records would replace the
+            // output's. Its digest decides; a changed input is not used.
+            var changed = manifest is not null && !missing ? ChangedInput(manifest, manifestPath) : null;
+            if (missing || changed is not null)
             {
                 if (manifest is not null)
                 {
-                    report.Warnings.Add($"{output}: an input named by the manifest is missing; re-filtered from the output itself");
+                    report.Warnings.Add(changed is not null
+                        ? $"{output}: {changed}; re-filtered from the output itself"
+                        : $"{output}: an input named by the manifest is missing; re-filtered from the output itself");
                 }
 
                 // Beside the output, ending in the output's own name so its compression is recognised.
@@ -191,6 +216,33 @@ public static class Purge
         }
 
         return allowed;
+    }
+
+    /// <summary>The first input whose stored bytes no longer match the manifest's digest of them, described; null when all match.</summary>
+    private static string? ChangedInput(JsonObject manifest, string manifestPath)
+    {
+        var digestName = manifest["schema"]?.GetValue<string>() == Manifest.SchemaV1 ? "sha256" : manifest["digest"]?.GetValue<string>();
+        if (Internal.DigestAlgorithms.Parse(digestName) is not { } algorithm)
+        {
+            return $"{manifestPath}: unknown digest algorithm '{digestName}'";
+        }
+
+        foreach (var input in manifest["inputs"]!.AsArray())
+        {
+            var path = input!["path"]!.GetValue<string>();
+            var expected = input[digestName!]?.GetValue<string>();
+            if (string.IsNullOrEmpty(expected))
+            {
+                return $"the input {path} has no digest in the manifest (standard input?)";
+            }
+
+            if (!string.Equals(expected, Internal.DigestCore.OfFile(path, algorithm), StringComparison.Ordinal))
+            {
+                return $"the input {path} is not the file the output was made from (its digest differs from the manifest's)";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>How an output without a usable manifest is read, for the warning: purpose and fields.</summary>

@@ -195,6 +195,52 @@ public sealed class PurgeTests : IDisposable
     }
 
     [Fact]
+    public async Task Purge_InputChangedSinceTheRun_NotReadTheOutputIsRefilteredFromItself()
+    {
+        var dir = Path.Combine(_temp, "changed");
+        Directory.CreateDirectory(dir);
+        var input = Path.Combine(dir, "in.jsonl");
+        await File.WriteAllTextAsync(input, "{\"id\":\"1\",\"user_id\":\"a\"}\n{\"id\":\"2\",\"user_id\":\"b\"}\n");
+        var before = Path.Combine(dir, "before.csv");
+        var after = Path.Combine(dir, "after.csv");
+        var table = Path.Combine(dir, "j.csv");
+        await File.WriteAllTextAsync(before, "user_id,region,ai_training\na,US,granted\nb,US,granted\n");
+        await File.WriteAllTextAsync(after, "user_id,region,ai_training\na,US,granted\nb,US,denied\n");
+        await File.WriteAllTextAsync(table, "code,regime\n*,opt-out\n");
+        var output = Path.Combine(dir, "out", "kept.jsonl");
+        Assert.Equal(0, await Cli(["filter", "--records", input, "--consent", before, "--jurisdictions", table, "--out", output]));
+
+        // The path the manifest names now holds another file: its records must not replace the output's.
+        await File.WriteAllTextAsync(input, "{\"id\":\"X\",\"user_id\":\"a\",\"text\":\"unrelated\"}\n");
+        var purge = await Purge.RunAsync([output], after, table, null);
+
+        Assert.Equal("{\"id\":\"1\",\"user_id\":\"a\"}\n", await File.ReadAllTextAsync(output));
+        Assert.Contains(purge.Warnings, w => w.Contains("is not the file the output was made from", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Purge_DatedTable_NeverReadEarlierThanTheRunsDay()
+    {
+        var dir = Path.Combine(_temp, "dated");
+        Directory.CreateDirectory(dir);
+        var table = Path.Combine(dir, "j.csv");
+        await File.WriteAllTextAsync(table, "code,regime,note,effective_from\n*,opt-out,,\nHK,opt-out,,\nHK,excluded,,2026-03-01\n");
+        var before = Path.Combine(dir, "t1.csv");
+        var after = Path.Combine(dir, "t2.csv");
+        await File.WriteAllTextAsync(before, "user_id,region,ai_training,updated_at\na,US,granted,2026-01-01T00:00:00Z\nb,US,granted,2026-01-01T00:00:00Z\n");
+        await File.WriteAllTextAsync(after, "user_id,region,ai_training,updated_at\na,US,granted,2026-01-01T00:00:00Z\nb,US,denied,2026-01-01T00:00:00Z\n");
+        var input = Path.Combine(dir, "r.jsonl");
+        await File.WriteAllTextAsync(input, "{\"id\":\"1\",\"user_id\":\"a\",\"region\":\"HK\"}\n{\"id\":\"2\",\"user_id\":\"a\"}\n{\"id\":\"3\",\"user_id\":\"b\"}\n");
+        var output = Path.Combine(dir, "out", "k.jsonl");
+        Assert.Equal(0, await Cli(["filter", "--records", input, "--consent", before, "--jurisdictions", table, "--as-of", "2026-06-01", "--out", output]));
+
+        await Purge.RunAsync([output], after, table, null);
+
+        // HK was excluded on the run's day; the new snapshot's older timestamps must not bring its record back.
+        Assert.Equal("{\"id\":\"2\",\"user_id\":\"a\"}\n", await File.ReadAllTextAsync(output));
+    }
+
+    [Fact]
     public async Task Purge_NothingChanged_TouchesNothing()
     {
         var inputs = SplitSamples(3);
