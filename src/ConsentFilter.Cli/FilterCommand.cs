@@ -88,6 +88,12 @@ internal static class FilterCommand
                 throw new UsageException(e.Message);
             }
 
+            // Sharding and resuming are --out-dir's: ignored silently, N tasks would each filter every record.
+            if (parse.GetValue(outDir) is null && (parse.GetValue(shard) is not null || parse.GetValue(shardCount) is not null || parse.GetValue(resume)))
+            {
+                throw new UsageException("--shard, --shard-count and --resume work with --out-dir (one output per input file)");
+            }
+
             using var temporary = database.Resolve(parse, consent, [options.Purpose], cancellationToken, out var consentPath);
             // Before anything is read: no output may be an input or another output, however the paths are spelt.
             var read = RunPaths.Inputs(inputs, consentPath, parse.GetValue(jurisdictions), parse.GetValue(hashKeyFile));

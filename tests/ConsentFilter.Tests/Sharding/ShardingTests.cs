@@ -118,6 +118,47 @@ public sealed class ShardingTests : IDisposable
     }
 
     [Fact]
+    public async Task Resume_InputChangedOrOutputGone_RedoesThoseFiles()
+    {
+        var inputs = SplitSamples();
+        var run = Path.Combine(_temp, "run");
+        Assert.Equal(0, await RunAsync([.. Common(inputs), "--out-dir", run]));
+
+        // Records appended to one input, its modification time put back (as a copy with preserved times would): only
+        // its digest tells. Another input's output deleted, its marker left.
+        var grown = inputs[0];
+        var time = File.GetLastWriteTimeUtc(grown);
+        await File.AppendAllLinesAsync(grown, (await File.ReadAllLinesAsync(inputs[1])).Take(50));
+        File.SetLastWriteTimeUtc(grown, time);
+        File.Delete(Path.Combine(run, Path.GetFileName(inputs[1])));
+
+        Assert.Equal(0, await RunAsync([.. Common(inputs), "--out-dir", run, "--resume"]));
+
+        var fresh = Path.Combine(_temp, "fresh");
+        Assert.Equal(0, await RunAsync([.. Common(inputs), "--out-dir", fresh]));
+        foreach (var input in inputs)
+        {
+            var name = Path.GetFileName(input);
+            Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(fresh, name)), await File.ReadAllBytesAsync(Path.Combine(run, name)));
+        }
+    }
+
+    [Theory]
+    [InlineData("--shard", "0/2")]
+    [InlineData("--resume")]
+    public async Task ShardOrResumeWithoutOutDir_UsageError(params string[] flag)
+    {
+        var inputs = SplitSamples();
+        var stderr = new StringWriter();
+
+        var code = await ConsoleApp.RunAsync([.. Common(inputs), "--out", Path.Combine(_temp, "kept.jsonl"), .. flag], new StringWriter(), stderr);
+
+        Assert.True(code == 2, stderr.ToString());
+        Assert.Contains("--out-dir", stderr.ToString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_temp, "kept.jsonl")));
+    }
+
+    [Fact]
     public async Task Resume_WithAnotherSnapshot_RedoesTheFiles()
     {
         var inputs = SplitSamples();
