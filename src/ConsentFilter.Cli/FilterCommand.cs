@@ -124,7 +124,9 @@ internal static class FilterCommand
             filter.Progress = progress;
             // Without --report the report is printed, before the commit like any output: a closed or full standard
             // output fails the run with nothing committed, instead of after it with the outputs already in place.
-            await filter.RunToFilesAsync(inputs, outputs.Report is null ? outputs with { ReportText = IsStandardOutput(outputs.Output) ? stderr : stdout } : outputs, cancellationToken)
+            await filter.RunToFilesAsync(inputs, outputs.Report is null
+                    ? outputs with { ReportText = new[] { outputs.Output, outputs.Rejections, outputs.Quarantine }.Any(o => o is not null && IsStandardOutput(o)) ? stderr : stdout }
+                    : outputs, cancellationToken)
                 .ConfigureAwait(false);
             return ExitCodes.Success;
         });
@@ -167,7 +169,7 @@ internal static class FilterCommand
         return ExitCodes.Success;
     }
 
-    /// <summary>Whether records go to this process's standard output (<c>-</c>, <c>/dev/stdout</c>, <c>/dev/fd/1</c>, the file it is redirected to): then the report must not.</summary>
+    /// <summary>Whether an output goes to this process's standard output (<c>-</c>, <c>/dev/stdout</c>, <c>/dev/fd/1</c>, the file it is redirected to): then the report must not.</summary>
     private static bool IsStandardOutput(string output) =>
         output == "-"
         || (OperatingSystem.IsLinux()

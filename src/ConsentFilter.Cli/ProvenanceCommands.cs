@@ -73,8 +73,19 @@ internal static class ProvenanceCommands
                 withoutManifest.SubjectFields.Add(field);
             }
 
-            var result = await ConsentFilter.Provenance.Purge.RunAsync(paths, parse.GetValue(consent)!, parse.GetValue(jurisdictions), null, withoutManifest, cancellationToken)
-                .ConfigureAwait(false);
+            PurgeReport result;
+            try
+            {
+                result = await ConsentFilter.Provenance.Purge.RunAsync(paths, parse.GetValue(consent)!, parse.GetValue(jurisdictions), null, withoutManifest, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not (DataFileException or OperationCanceledException or OutOfMemoryException))
+            {
+                // Outputs are replaced one by one: those before the failure may be, those after it are as they were.
+                throw new CommittedButUnreportedException(
+                    $"purge stopped: {e.Message}; outputs it reached before may have been replaced, the others are as they were (run it again)", e);
+            }
+
             foreach (var warning in result.Warnings)
             {
                 await stderr.WriteLineAsync($"consentfilter: warning: {warning}").ConfigureAwait(false);

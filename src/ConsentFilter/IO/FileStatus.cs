@@ -88,6 +88,43 @@ internal readonly partial record struct FileStatus(ulong Device, ulong Inode, Fi
         return true;
     }
 
+    /// <summary>
+    /// When <paramref name="path"/>'s inode last changed (its ctime: any write, and any change of its times, owner or
+    /// links), following links; null when the platform cannot tell (not Linux, no <c>statx</c>) or it is not there.
+    /// </summary>
+    /// <remarks>
+    /// Unlike the modification time, no user call sets it back (<c>touch -d</c>, <c>cp -p</c> and <c>rsync -t</c> move
+    /// it forward), so a file whose change time is not after a moment was not rewritten since.
+    /// </remarks>
+    internal static unsafe DateTime? ChangeTimeUtc(string path)
+    {
+        const uint StatxChangeTime = 0x080; // STATX_CTIME
+        const int ChangeTimeOffset = 96; // stx_ctime: i64 seconds, u32 nanoseconds
+        if (s_unavailable)
+        {
+            return null;
+        }
+
+        var buffer = stackalloc byte[StatxSize];
+        try
+        {
+            if (NativeMethods.Statx(AtCurrentDirectory, path, 0, StatxChangeTime, buffer) != 0
+                || (*(uint*)buffer & StatxChangeTime) == 0)
+            {
+                return null;
+            }
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            s_unavailable = true;
+            return null;
+        }
+
+        var seconds = *(long*)(buffer + ChangeTimeOffset);
+        var nanoseconds = *(uint*)(buffer + ChangeTimeOffset + 8);
+        return DateTime.UnixEpoch.AddSeconds(seconds).AddTicks(nanoseconds / 100);
+    }
+
     private static unsafe partial class NativeMethods
     {
         [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]

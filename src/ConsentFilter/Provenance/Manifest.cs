@@ -105,13 +105,15 @@ public static class Manifest
     internal static string? DigestMismatch(string output, JsonObject manifest, string manifestPath)
     {
         // v1 manifests name no algorithm: they hold SHA-256. An algorithm this version does not know fails verification.
-        var digestName = manifest["schema"]?.GetValue<string>() == RunManifest.SchemaV1 ? "sha256" : manifest["digest"]?.GetValue<string>();
+        var digestName = manifest["schema"]?.GetValue<string>() == RunManifest.SchemaV1
+            ? "sha256"
+            : manifest["digest"] is JsonValue named && named.TryGetValue<string>(out var name) ? name : null;
         if (Internal.DigestAlgorithms.Parse(digestName) is not { } algorithm)
         {
             return $"{manifestPath}: unknown digest algorithm '{digestName}'";
         }
 
-        var expected = manifest["output"]?[digestName!]?.GetValue<string>();
+        var expected = manifest["output"]?[digestName!] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
         var actual = Internal.DigestCore.OfFile(output, algorithm);
         return string.Equals(expected, actual, StringComparison.Ordinal)
             ? null

@@ -98,10 +98,10 @@ public static class Purge
                 // A manifest that does not describe these bytes (an older run's, beside an output rewritten without one,
                 // or an output edited by hand) says nothing about which users the output holds: trusting its summary
                 // could leave a record of a user who is no longer allowed. The output is judged on its own records,
-                // read with the given fields, or else the manifest's (the best word there is), and every co-subject
-                // field either names — but neither its summary nor its inputs are used.
+                // read with the manifest's purpose and fields (the best word there is on how it was made) and every
+                // co-subject field given besides — but neither its summary nor its inputs are used.
                 var stale = OptionsFrom(manifest, manifest["purpose"]?.GetValue<string>() ?? ConsentFilterDefaults.Purpose);
-                options = WithoutManifest(fieldsWithoutManifest ?? stale, stale.SubjectFields);
+                options = WithoutManifest(stale, fieldsWithoutManifest?.SubjectFields ?? []);
                 purpose = options.Purpose;
                 report.Warnings.Add($"{output}: its manifest does not describe it ({mismatch}); re-filtered from the output itself as {Describe(options)}");
                 manifest = null;
@@ -230,10 +230,17 @@ public static class Purge
         foreach (var input in manifest["inputs"]!.AsArray())
         {
             var path = input!["path"]!.GetValue<string>();
-            var expected = input[digestName!]?.GetValue<string>();
+            var expected = input[digestName!] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
             if (string.IsNullOrEmpty(expected))
             {
                 return $"the input {path} has no digest in the manifest (standard input?)";
+            }
+
+            // A pipe, FIFO or device (/dev/stdin, <(zcat …)) cannot be read again: reading it here would wait for a writer
+            // or take another stream's records.
+            if (!IO.FileStatus.TryGet(path, out var status) ? !File.Exists(path) : status.Kind != IO.FileKind.Regular)
+            {
+                return $"the input {path} is not a regular file and cannot be read again";
             }
 
             if (!string.Equals(expected, Internal.DigestCore.OfFile(path, algorithm), StringComparison.Ordinal))

@@ -55,10 +55,13 @@ public static class ShardedRun
                     Path.Combine(directory, "_audit", name + ".rejected.jsonl"),
                     Path.Combine(directory, "_audit", name + ".quarantine.jsonl"),
                     fileReport);
+                // The input as it was before it was read: a change while the run reads it shows on resume as well.
+                var inputState = StateOf(input);
                 await filter.RunToFilesAsync([input], outputs, cancellationToken).ConfigureAwait(false);
                 await using (var done = AtomicFile.Create(marker))
                 {
-                    await done.Stream.WriteAsync("complete\n"u8.ToArray(), cancellationToken).ConfigureAwait(false);
+                    var text = $"complete\ninput {inputState}\noutput {StateOf(Path.Combine(directory, name))}\n";
+                    await done.Stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(text), cancellationToken).ConfigureAwait(false);
                     await done.CommitAsync(cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -165,40 +168,31 @@ public static class ShardedRun
     }
 
     /// <summary>
-    /// Whether a unit marked done still stands: its output is there, and its input is the file it was made from — not
-    /// written since the marker, and, where a manifest was written, of the digest it names (as is the output).
+    /// Whether a unit marked done still stands: its marker holds the input's and the output's state as they were when it
+    /// was done (<see cref="StateOf"/>), and both are still so.
     /// </summary>
     /// <remarks>
-    /// Records appended to an input after its unit was done would otherwise be skipped by <c>--resume</c> with a report
-    /// that counts only the old ones; an output deleted since would stay missing. The digests cost one read of the input
-    /// and the output at the digest's GB/s, still far less than filtering them again.
+    /// Records appended to an input after (or while) its unit was done would otherwise be skipped by <c>--resume</c> with
+    /// a report that counts only the old ones; an output deleted or edited since would stay so. Nothing is read, so
+    /// resuming a mostly done run of terabytes costs a stat per file. A marker without states (an older version's) does
+    /// not stand: its unit is done again.
     /// </remarks>
     private static bool StillDone(string input, string output, string marker)
     {
-        if (!File.Exists(output) || File.GetLastWriteTimeUtc(input) > File.GetLastWriteTimeUtc(marker))
+        if (!File.Exists(output))
         {
             return false;
         }
 
-        var manifestPath = Provenance.Manifest.PathFor(output);
-        if (!File.Exists(manifestPath))
-        {
-            return true;
-        }
+        var lines = File.ReadAllLines(marker);
+        return lines.Contains($"input {StateOf(input)}", StringComparer.Ordinal) && lines.Contains($"output {StateOf(output)}", StringComparer.Ordinal);
+    }
 
-        try
-        {
-            var manifest = Provenance.Manifest.Read(manifestPath);
-            var digestName = manifest["digest"]?.GetValue<string>();
-            var expected = manifest["inputs"]?.AsArray().SingleOrDefault()?[digestName ?? string.Empty]?.GetValue<string>();
-            return Provenance.Manifest.DigestMismatch(output, manifest, manifestPath) is null
-                && Internal.DigestAlgorithms.Parse(digestName) is { } algorithm
-                && string.Equals(expected, Internal.DigestCore.OfFile(input, algorithm), StringComparison.Ordinal);
-        }
-        catch (Exception e) when (e is InvalidDataException or InvalidOperationException or IOException)
-        {
-            return false;
-        }
+    /// <summary>A file's size and change time (the inode's ctime on Linux, which no copy or touch sets back; else its modification time).</summary>
+    private static string StateOf(string path)
+    {
+        var changed = FileStatus.ChangeTimeUtc(path) ?? File.GetLastWriteTimeUtc(path);
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{new FileInfo(path).Length} {changed.Ticks}");
     }
 
     private static bool SameRun(JsonObject done, JsonObject current) =>

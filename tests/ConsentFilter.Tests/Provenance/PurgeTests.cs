@@ -219,6 +219,29 @@ public sealed class PurgeTests : IDisposable
     }
 
     [Fact]
+    public async Task Purge_OutputOfStandardInputOrAPipe_NeverReadsThePipeAgain()
+    {
+        var dir = Path.Combine(_temp, "pipe");
+        Directory.CreateDirectory(dir);
+        var before = Path.Combine(dir, "before.csv");
+        var after = Path.Combine(dir, "after.csv");
+        var table = Path.Combine(dir, "j.csv");
+        await File.WriteAllTextAsync(before, "user_id,region,ai_training\na,US,granted\nb,US,granted\n");
+        await File.WriteAllTextAsync(after, "user_id,region,ai_training\na,US,granted\nb,US,denied\n");
+        await File.WriteAllTextAsync(table, "code,regime\n*,opt-out\n");
+        var run = await Support.CliProcess.RunAsync(dir, ["filter", "--records", "/dev/stdin", "--consent", before, "--jurisdictions", table, "--out", "kept.jsonl"],
+            "{\"id\":\"1\",\"user_id\":\"a\"}\n{\"id\":\"2\",\"user_id\":\"b\"}\n");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var output = Path.Combine(dir, "kept.jsonl");
+
+        // The manifest names /dev/stdin: in this process that is another stream (or a terminal), never the records.
+        var purge = await Purge.RunAsync([output], after, table, null).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal("{\"id\":\"1\",\"user_id\":\"a\"}\n", await File.ReadAllTextAsync(output));
+        Assert.Contains(purge.Warnings, w => w.Contains("not a regular file", StringComparison.Ordinal) || w.Contains("no digest", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Purge_DatedTable_NeverReadEarlierThanTheRunsDay()
     {
         var dir = Path.Combine(_temp, "dated");
