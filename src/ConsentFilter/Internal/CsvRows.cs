@@ -26,15 +26,14 @@ internal static class CsvRows
         {
             HasHeader = false,
             DisableColCountCheck = true,
-            // Quotes are checked and removed here (Field): Sep's unescaping accepts what RFC 4180 does not.
-            Unescape = false,
+            // Sep unescapes (and pools) the fields; whether the quoting is RFC 4180's at all is checked here on the row's
+            // raw text (CheckQuoting), as Sep accepts what RFC 4180 does not.
+            Unescape = true,
             // Consent columns repeat a few values ("granted", "false", regions, timestamps): pooled strings save most of
             // a large file's allocations (and the garbage collections they cause).
             CreateToString = SepToString.PoolPerCol(maximumStringLength: 40),
         };
         using var reader = Open(options, text, displayName);
-        var quoted = new Dictionary<string, string>(StringComparer.Ordinal);
-        var pool = quoted.GetAlternateLookup<ReadOnlySpan<char>>();
         var lastLine = 1;
         var previousRow = 0;
         while (true)
@@ -56,11 +55,15 @@ internal static class CsvRows
                     continue;
                 }
 
+                if (current.Span.Contains('"'))
+                {
+                    CheckQuoting(current.Span, displayName, lastLine);
+                }
+
                 var fields = new string[current.ColCount];
                 for (var i = 0; i < fields.Length; i++)
                 {
-                    var raw = current[i].Span;
-                    fields[i] = raw.Contains('"') ? Unquote(raw, pool, displayName, lastLine, i + 1) : current[i].ToString();
+                    fields[i] = current[i].ToString();
                 }
 
                 row = new Row(lastLine, fields);
@@ -78,67 +81,68 @@ internal static class CsvRows
         }
     }
 
-    /// <summary>A field with a quote, as RFC 4180 allows it: wholly quoted, inner quotes doubled; anything else is a load error.</summary>
+    /// <summary>A row's quoting, as RFC 4180 allows it: a field holding a quote is quoted as a whole, its quotes doubled; anything else is a load error.</summary>
     /// <remarks>
     /// Sep, like most lenient readers, lets a quote in the middle of a field open a quoted section, and a section never
     /// closed runs to the end of the file: every row after a stray quote would silently become part of one cell (a later
-    /// opt-out row, an <c>excluded</c> region gone, the record kept). Here such a field stops the load instead, naming the
-    /// line where its row starts: a quote inside an unquoted field, text after a closing quote, a quote never closed.
+    /// opt-out row, an <c>excluded</c> region gone, the record kept). Here such a row stops the load instead, naming the
+    /// line where it starts and the field: a quote inside an unquoted field, text after a closing quote, a quote never
+    /// closed. Only rows holding a quote are scanned, once.
     /// </remarks>
-    private static string Unquote(
-        ReadOnlySpan<char> raw, Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> pool, string displayName, int line, int column)
+    private static void CheckQuoting(ReadOnlySpan<char> row, string displayName, int line)
     {
-        if (raw[0] != '"')
+        var column = 1;
+        var at = 0;
+        while (true)
         {
-            throw new DataFileException(displayName, line, column, "a quote inside an unquoted field (RFC 4180: a field holding a quote is quoted as a whole, its quotes doubled)");
-        }
-
-        // Most quoted cells hold no quote of their own (exports that quote every cell): their text, short ones pooled,
-        // as unquoted cells are (consent columns repeat a few values).
-        if (raw.Length >= 2 && raw[^1] == '"' && !raw[1..^1].Contains('"'))
-        {
-            var inner = raw[1..^1];
-            if (inner.Length > 40)
+            if (at < row.Length && row[at] == '"')
             {
-                return inner.ToString();
-            }
-
-            if (!pool.TryGetValue(inner, out var pooled))
-            {
-                pooled = inner.ToString();
-                if (pool.Dictionary.Count < 1 << 16)
+                at++;
+                while (true)
                 {
-                    pool.Dictionary[pooled] = pooled;
+                    var quote = row[at..].IndexOf('"');
+                    if (quote < 0)
+                    {
+                        throw new DataFileException(displayName, line, column, "a quoted field is never closed (it runs to the end of the file)");
+                    }
+
+                    at += quote + 1;
+                    if (at < row.Length && row[at] == '"')
+                    {
+                        at++;
+                        continue;
+                    }
+
+                    break;
+                }
+
+                if (at == row.Length)
+                {
+                    return;
+                }
+
+                if (row[at] != ',')
+                {
+                    throw new DataFileException(displayName, line, column, "text after the closing quote of a quoted field");
+                }
+            }
+            else
+            {
+                var next = row[at..].IndexOfAny(',', '"');
+                if (next < 0)
+                {
+                    return;
+                }
+
+                at += next;
+                if (row[at] == '"')
+                {
+                    throw new DataFileException(displayName, line, column, "a quote inside an unquoted field (RFC 4180: a field holding a quote is quoted as a whole, its quotes doubled)");
                 }
             }
 
-            return pooled;
-        }
-
-        var value = new StringBuilder(raw.Length);
-        var at = 1;
-        while (true)
-        {
-            var quote = raw[at..].IndexOf('"');
-            if (quote < 0)
-            {
-                throw new DataFileException(displayName, line, column, "a quoted field is never closed (it runs to the end of the file)");
-            }
-
-            value.Append(raw.Slice(at, quote));
-            at += quote + 1;
-            if (at == raw.Length)
-            {
-                return value.ToString();
-            }
-
-            if (raw[at] != '"')
-            {
-                throw new DataFileException(displayName, line, column, "text after the closing quote of a quoted field");
-            }
-
-            value.Append('"');
             at++;
+            column++;
         }
     }
 
