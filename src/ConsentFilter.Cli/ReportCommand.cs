@@ -38,6 +38,12 @@ internal static class ReportCommand
                 return ExitCodes.RuntimeFailure;
             }
 
+            if (report["complete"]?.GetValue<bool>() != true)
+            {
+                await stderr.WriteLineAsync("consentfilter: error: run incomplete: a task report says its run did not complete").ConfigureAwait(false);
+                return ExitCodes.RuntimeFailure;
+            }
+
             return ExitCodes.Success;
         });
 

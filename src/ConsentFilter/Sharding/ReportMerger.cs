@@ -15,7 +15,8 @@ namespace ConsentFilter.Sharding;
 /// </remarks>
 public static class ReportMerger
 {
-    private static readonly string[] s_mustAgree = ["schema", "purpose"];
+    // The options shape decisions (fields read, unknown users, limits): parts made under others are not one run.
+    private static readonly string[] s_mustAgree = ["schema", "purpose", "options"];
 
     /// <summary>Merges report JSON documents.</summary>
     /// <exception cref="InvalidDataException">A part is not a report, or the parts disagree on what run they belong to.</exception>
@@ -47,6 +48,23 @@ public static class ReportMerger
                 {
                     throw new InvalidDataException($"reports disagree on the {section} fingerprint (sha256)");
                 }
+
+                // The same table read as of another day (--as-of) is another table.
+                if (part[section]?["as_of"]?.ToJsonString() != merged[section]?["as_of"]?.ToJsonString())
+                {
+                    throw new InvalidDataException($"reports disagree on the {section} as-of day");
+                }
+            }
+        }
+
+        foreach (var part in parts)
+        {
+            // Conservation holds in every report (report-schema.md): a part where it does not was not written by a run.
+            var counted = (part["kept"]?.GetValue<long>() ?? 0) + (part["dropped"]?["total"]?.GetValue<long>() ?? 0)
+                + (part["quarantined"]?["total"]?.GetValue<long>() ?? 0);
+            if (part["records"]?.GetValue<long>() != counted)
+            {
+                throw new InvalidDataException($"a report's counts do not add up (records {part["records"]?.ToJsonString()} against {counted} kept, dropped and quarantined)");
             }
         }
 

@@ -117,6 +117,15 @@ public static class ShardedRun
             throw new InvalidDataException($"{directory}: task reports disagree on the task count ({string.Join(", ", counts)})");
         }
 
+        // Each input belongs to one task: a path in two task reports means tasks ran over different --records lists
+        // (the assignment by size moved), so one file is counted twice and another perhaps never filtered.
+        var twice = reports.SelectMany(r => (r.report["inputs"]?.AsArray() ?? []).Select(i => i?["path"]?.GetValue<string>()))
+            .GroupBy(p => p, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (twice is not null)
+        {
+            throw new InvalidDataException($"{directory}: the input '{twice.Key}' is in more than one task report (were the tasks given different --records?)");
+        }
+
         var present = reports.Select(r => r.report["shard"]!["index"]!.GetValue<int>()).ToHashSet();
         var missing = Enumerable.Range(0, counts[0]).Where(i => !present.Contains(i)).ToList();
         var merged = ReportMerger.Merge([.. reports.Select(r => r.report)], complete: missing.Count == 0);

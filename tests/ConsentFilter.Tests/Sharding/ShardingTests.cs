@@ -143,6 +143,60 @@ public sealed class ShardingTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task MergeTasks_TasksRunWithOtherOptions_Refused()
+    {
+        var inputs = SplitSamples();
+        var run = Path.Combine(_temp, "run");
+        Assert.Equal(0, await RunAsync([.. Common(inputs), "--out-dir", run, "--shard", "0/2"]));
+        Assert.Equal(0, await RunAsync([.. Common(inputs), "--out-dir", run, "--shard", "1/2", "--unknown-users", "treat-as-unset"]));
+
+        var error = Assert.Throws<InvalidDataException>(() => ShardedRun.MergeTasks(run));
+        Assert.Contains("'options'", error.Message, StringComparison.Ordinal);
+        var stderr = new StringWriter();
+        Assert.Equal(1, await ConsoleApp.RunAsync(["report", "merge", run, "--out", Path.Combine(_temp, "merged.json")], new StringWriter(), stderr));
+        Assert.False(File.Exists(Path.Combine(_temp, "merged.json")));
+    }
+
+    [Fact]
+    public async Task MergeTasks_TasksGivenOtherRecordsLists_OneInputInTwoReports_Refused()
+    {
+        var inputs = SplitSamples();
+        var run = Path.Combine(_temp, "run");
+        Assert.Equal(0, await RunAsync([.. Common(inputs), "--out-dir", run, "--shard", "0/2"]));
+        // Task 1 rerun over fewer files: the assignment by size gives it files task 0 already did.
+        for (var count = 1; count <= inputs.Length; count++)
+        {
+            Assert.Equal(0, await RunAsync([.. Common(inputs[..count]), "--out-dir", run, "--shard", "1/2"]));
+            var task0 = ReportMerger.Read(Path.Combine(run, "_reports", ReportMerger.TaskReportName(new Shard(0, 2))));
+            var task1 = ReportMerger.Read(Path.Combine(run, "_reports", ReportMerger.TaskReportName(new Shard(1, 2))));
+            var paths0 = task0["inputs"]!.AsArray().Select(i => i!["path"]!.GetValue<string>()).ToHashSet();
+            if (task1["inputs"]!.AsArray().Any(i => paths0.Contains(i!["path"]!.GetValue<string>())))
+            {
+                var error = Assert.Throws<InvalidDataException>(() => ShardedRun.MergeTasks(run));
+                Assert.Contains("more than one task report", error.Message, StringComparison.Ordinal);
+                return;
+            }
+        }
+
+        Assert.Fail("no records list made the tasks overlap; the test needs other inputs");
+    }
+
+    [Fact]
+    public async Task MergeTasks_ATaskReportWhoseCountsDoNotAddUp_Refused()
+    {
+        var inputs = SplitSamples();
+        var run = Path.Combine(_temp, "run");
+        Assert.Equal(0, await RunAsync([.. Common(inputs), "--out-dir", run]));
+        var path = Path.Combine(run, "_reports", ReportMerger.TaskReportName(new Shard(0, 1)));
+        var report = ReportMerger.Read(path);
+        report["kept"] = report["kept"]!.GetValue<long>() + 5;
+        await File.WriteAllTextAsync(path, report.ToJsonString());
+
+        var error = Assert.Throws<InvalidDataException>(() => ShardedRun.MergeTasks(run));
+        Assert.Contains("do not add up", error.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--shard", "0/2")]
     [InlineData("--resume")]
