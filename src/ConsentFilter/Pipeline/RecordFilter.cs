@@ -387,8 +387,8 @@ public sealed record FilterFileOutputs(string Output, string? Rejections = null,
 {
     /// <summary>
     /// Where the report is also written as text (indented JSON and a line break), such as a command's standard output.
-    /// It is written before the outputs are committed, like every other output: if writing it fails (a closed pipe, a
-    /// full disk), nothing is committed.
+    /// It is written once every output (and the manifest) is complete and the run can no longer be cancelled, just
+    /// before the outputs are committed: if writing it fails (a closed pipe, a full disk), nothing is committed.
     /// </summary>
     public TextWriter? ReportText { get; init; }
 }

@@ -19,9 +19,6 @@ public static class Manifest
     /// <summary>The schema name written in every manifest.</summary>
     public const string Schema = RunManifest.Schema;
 
-    /// <summary>The schema of manifests written before the digest was named (SHA-256).</summary>
-    internal const string SchemaV1 = RunManifest.SchemaV1;
-
     /// <summary>The manifest path for an output.</summary>
     public static string PathFor(string output) => RunManifest.PathFor(output);
 
@@ -104,10 +101,7 @@ public static class Manifest
     /// <summary>Re-hashes <paramref name="output"/> with the manifest's algorithm: null when it matches, else what does not.</summary>
     internal static string? DigestMismatch(string output, JsonObject manifest, string manifestPath)
     {
-        // v1 manifests name no algorithm: they hold SHA-256. An algorithm this version does not know fails verification.
-        var digestName = manifest["schema"]?.GetValue<string>() == RunManifest.SchemaV1
-            ? "sha256"
-            : manifest["digest"] is JsonValue named && named.TryGetValue<string>(out var name) ? name : null;
+        var digestName = DigestName(manifest);
         if (Internal.DigestAlgorithms.Parse(digestName) is not { } algorithm)
         {
             return $"{manifestPath}: unknown digest algorithm '{digestName}'";
@@ -119,6 +113,13 @@ public static class Manifest
             ? null
             : $"{output}: {(algorithm == Internal.DigestAlgorithm.Blake3 ? "BLAKE3" : "SHA-256")} {actual} does not match the manifest's {expected ?? "(none)"}";
     }
+
+    /// <summary>The digest a manifest names (its member name for the output and every input), or null when none.</summary>
+    /// <remarks>v1 manifests name no algorithm: they hold SHA-256. An algorithm this version does not know fails verification.</remarks>
+    internal static string? DigestName(JsonObject manifest) =>
+        manifest["schema"] is JsonValue schema && schema.TryGetValue<string>(out var text) && text == RunManifest.SchemaV1
+            ? "sha256"
+            : manifest["digest"] is JsonValue named && named.TryGetValue<string>(out var name) ? name : null;
 
     /// <summary>The records of a kept output, counted by its format's reader (a CSV output's header is no record).</summary>
     private static long CountRecords(string output)

@@ -15,8 +15,9 @@ namespace ConsentFilter.Provenance;
 /// of its kept records is still allowed and the failing (user, record region) of every dropped record is still not;
 /// then no record of its inputs can change fate.
 /// Otherwise it is filtered again from the inputs its manifest names (so newly allowed records come back too) and
-/// replaced atomically with a new manifest. An output without a manifest, or whose manifest does not match its bytes
-/// (<see cref="Manifest.Verify"/>), is re-filtered from itself, with a warning.
+/// replaced atomically with a new manifest, when the inputs are regular files that still have the digests the manifest
+/// names. An output without a manifest, one whose manifest does not match its bytes, or one whose inputs changed or
+/// cannot be read again, is re-filtered from itself, with a warning.
 /// The new snapshot must be a CSV: the check needs the raw ids, which a compiled snapshot does not keep.
 /// </remarks>
 public static class Purge
@@ -27,9 +28,9 @@ public static class Purge
     /// <param name="jurisdictionsPath">The jurisdiction table, or null for the built-in one.</param>
     /// <param name="secretKey">The key of manifests whose user summary is keyed with a secret.</param>
     /// <param name="fieldsWithoutManifest">
-    /// How to read an output that has no manifest, or one that does not match it: its user, region and co-subject fields
-    /// and purpose (the run that wrote it knew them; without them co-subjects would go unread). Co-subject fields of a
-    /// mismatched manifest are read too. Null: the defaults, plus those of a mismatched manifest.
+    /// How to read an output that has no manifest: its purpose and user, region and co-subject fields (the run that
+    /// wrote it knew them; without them co-subjects would go unread); null for the defaults. An output whose manifest
+    /// does not match it is read with that manifest's purpose and fields, plus the co-subject fields given here.
     /// </param>
     /// <param name="cancellationToken">Stops between outputs and inside a re-filtering run.</param>
     public static async Task<PurgeReport> RunAsync(
@@ -221,7 +222,7 @@ public static class Purge
     /// <summary>The first input whose stored bytes no longer match the manifest's digest of them, described; null when all match.</summary>
     private static string? ChangedInput(JsonObject manifest, string manifestPath)
     {
-        var digestName = manifest["schema"]?.GetValue<string>() == Manifest.SchemaV1 ? "sha256" : manifest["digest"]?.GetValue<string>();
+        var digestName = Manifest.DigestName(manifest);
         if (Internal.DigestAlgorithms.Parse(digestName) is not { } algorithm)
         {
             return $"{manifestPath}: unknown digest algorithm '{digestName}'";

@@ -52,17 +52,7 @@ public sealed class HashingWriteStreamTests
         await using var stream = new HashingWriteStream(new FailingStream(), digest);
         var batch = new byte[InlineDigest.DirectMinimum];
 
-        await Assert.ThrowsAsync<IOException>(async () =>
-        {
-            if (async)
-            {
-                await stream.WriteAsync(batch);
-            }
-            else
-            {
-                stream.Write(batch);
-            }
-        });
+        await Assert.ThrowsAsync<IOException>(() => WriteAsync(stream, batch, async));
         Assert.Equal(0, core.Bytes);
     }
 
@@ -76,19 +66,22 @@ public sealed class HashingWriteStreamTests
         await using var stream = new HashingWriteStream(inner, digest);
         var batch = new byte[InlineDigest.DirectMinimum];
 
-        await Assert.ThrowsAsync<IOException>(async () =>
-        {
-            if (async)
-            {
-                await stream.WriteAsync(batch);
-            }
-            else
-            {
-                stream.Write(batch);
-            }
-        });
+        await Assert.ThrowsAsync<IOException>(() => WriteAsync(stream, batch, async));
         Assert.Equal(batch.Length, inner.Length);
         await Assert.ThrowsAsync<IOException>(() => digest.CompleteAsync(CancellationToken.None));
+    }
+
+    /// <summary>One write, through <see cref="Stream.WriteAsync(ReadOnlyMemory{byte}, CancellationToken)"/> or <see cref="Stream.Write(ReadOnlySpan{byte})"/>.</summary>
+    private static async Task WriteAsync(Stream stream, byte[] batch, bool async)
+    {
+        if (async)
+        {
+            await stream.WriteAsync(batch);
+        }
+        else
+        {
+            stream.Write(batch);
+        }
     }
 
     private sealed class CountingCore : DigestCore

@@ -78,18 +78,7 @@ public sealed class PurgeTests : IDisposable
         // Revoke the author of the first kept record of the first output.
         var firstKept = (await File.ReadAllLinesAsync(Out(dataset, inputs[0])))[0];
         var user = System.Text.Json.JsonDocument.Parse(firstKept).RootElement.GetProperty("user_id").ToString();
-        var lines = (await File.ReadAllLinesAsync(consentA)).Select(l =>
-        {
-            var fields = l.Split(',');
-            if (fields[0] == user)
-            {
-                fields[2] = "denied";
-            }
-
-            return string.Join(',', fields);
-        });
-        var consentB = Path.Combine(_temp, "consent-b.csv");
-        await File.WriteAllLinesAsync(consentB, lines);
+        var consentB = await RevokeAsync(consentA, user);
         var times = inputs.ToDictionary(i => i, i => File.GetLastWriteTimeUtc(Out(dataset, i)));
         await Task.Delay(50);
 
@@ -136,17 +125,7 @@ public sealed class PurgeTests : IDisposable
         var user = (await File.ReadAllLinesAsync(output))
             .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("user_id").ToString())
             .First(u => !firstRun.Contains($"\"{u}\"", StringComparison.Ordinal));
-        var consentB = Path.Combine(_temp, "consent-b.csv");
-        await File.WriteAllLinesAsync(consentB, (await File.ReadAllLinesAsync(consentA)).Select(l =>
-        {
-            var fields = l.Split(',');
-            if (fields[0] == user)
-            {
-                fields[2] = "denied";
-            }
-
-            return string.Join(',', fields);
-        }));
+        var consentB = await RevokeAsync(consentA, user);
 
         var purge = await Purge.RunAsync([output], consentB, table, null);
 
@@ -173,17 +152,7 @@ public sealed class PurgeTests : IDisposable
                 ? r.EnumerateArray().Select(e => e.ToString()).ToArray()
                 : [])
             .First(u => !authors.Contains(u));
-        var consentB = Path.Combine(_temp, "consent-b.csv");
-        await File.WriteAllLinesAsync(consentB, (await File.ReadAllLinesAsync(consentA)).Select(l =>
-        {
-            var fields = l.Split(',');
-            if (fields[0] == recipient)
-            {
-                fields[2] = "denied";
-            }
-
-            return string.Join(',', fields);
-        }));
+        var consentB = await RevokeAsync(consentA, recipient);
         var stderr = new StringWriter();
 
         var code = await ConsoleApp.RunAsync(["purge", "--datasets", output, "--consent", consentB, "--jurisdictions", table, "--subject-field", "recipients"], new StringWriter(), stderr);
@@ -395,6 +364,23 @@ public sealed class PurgeTests : IDisposable
         var text = await File.ReadAllTextAsync(Manifest.PathFor(output));
         Assert.DoesNotContain("\"u0002", text, StringComparison.Ordinal);
         Assert.DoesNotContain("\"u0007", text, StringComparison.Ordinal);
+    }
+
+    /// <summary>A copy of <paramref name="consent"/> (the samples' column order) in which <paramref name="user"/> denied ai_training.</summary>
+    private async Task<string> RevokeAsync(string consent, string user)
+    {
+        var revoked = Path.Combine(_temp, "consent-b.csv");
+        await File.WriteAllLinesAsync(revoked, (await File.ReadAllLinesAsync(consent)).Select(l =>
+        {
+            var fields = l.Split(',');
+            if (fields[0] == user)
+            {
+                fields[2] = "denied";
+            }
+
+            return string.Join(',', fields);
+        }));
+        return revoked;
     }
 
     private static string Out(string dataset, string input) => Path.Combine(dataset, Path.GetFileName(input));
